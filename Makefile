@@ -1,0 +1,78 @@
+# ngx_bluebutton: build, test, demo and benchmark.
+#
+#   make          build build/ngx_bluebutton_module.so for Debian's nginx
+#   make test     unit tests, a short fuzz run, then the Test::Nginx suite
+#   make demo     the gateway in front of a sample claims backend
+#   make bench    throughput with and without the module (util/bench)
+#   make fuzz     longer fuzz runs (FUZZ_SECONDS per target)
+
+CC ?= cc
+BUILD := build
+MODULE := $(BUILD)/ngx_bluebutton_module.so
+DEPS_STAMP := $(BUILD)/.deps
+
+PURE_SRCS := src/ngx_bluebutton_decision.c src/ngx_bluebutton_json.c \
+             src/ngx_bluebutton_scope.c src/ngx_bluebutton_consent.c
+PURE_HDRS := $(PURE_SRCS:.c=.h)
+MODULE_SRCS := config ngx_bluebutton_module.c $(wildcard src/*.c src/*.h)
+
+UNIT_CFLAGS := -std=c99 -D_DEFAULT_SOURCE -g -O1 -Wall -Wextra -Werror \
+               -Isrc -fsanitize=address,undefined -fno-omit-frame-pointer
+UNIT_LIBS := -lcmocka -ljansson -lcrypto -lm
+
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := scope consent
+
+.PHONY: all deps test unit fuzz-smoke fuzz prove demo bench clean
+
+all: $(MODULE)
+
+deps: $(DEPS_STAMP)
+
+$(DEPS_STAMP): util/deps
+	@util/deps
+	@mkdir -p $(BUILD) && touch $@
+
+$(MODULE): $(DEPS_STAMP) $(MODULE_SRCS)
+	@util/build
+
+test: unit fuzz-smoke prove
+
+unit: $(BUILD)/unit_tests
+	$(BUILD)/unit_tests
+
+$(BUILD)/unit_tests: $(DEPS_STAMP) t/unit/unit_tests.c $(PURE_SRCS) $(PURE_HDRS)
+	$(CC) $(UNIT_CFLAGS) -o $@ t/unit/unit_tests.c $(PURE_SRCS) $(UNIT_LIBS)
+
+$(BUILD)/fuzz_%: $(DEPS_STAMP) t/fuzz/fuzz_%.c $(PURE_SRCS) $(PURE_HDRS)
+	clang -g -O1 -Isrc -fsanitize=fuzzer,address,undefined \
+	    -o $@ t/fuzz/fuzz_$*.c $(PURE_SRCS) -ljansson -lcrypto -lm
+
+# a few seconds each in "make test"; "make fuzz" runs longer
+fuzz-smoke: $(FUZZ_TARGETS:%=$(BUILD)/fuzz_%)
+	@for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(BUILD)/corpus-$$t; \
+	    $(BUILD)/fuzz_$$t -max_total_time=5 -print_final_stats=0 \
+	        $(BUILD)/corpus-$$t t/fuzz/corpus/$$t 2>$(BUILD)/fuzz_$$t.log \
+	        || { tail -40 $(BUILD)/fuzz_$$t.log; exit 1; }; \
+	    echo "fuzz $$t: $$(grep -c . $(BUILD)/fuzz_$$t.log) log lines, no crash"; \
+	done
+
+fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz_%)
+	@for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(BUILD)/corpus-$$t; \
+	    $(BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
+	        $(BUILD)/corpus-$$t t/fuzz/corpus/$$t || exit 1; \
+	done
+
+prove: $(MODULE)
+	t/run
+
+demo: $(MODULE)
+	util/demo
+
+bench: $(MODULE)
+	util/bench
+
+clean:
+	rm -rf $(BUILD) t/servroot

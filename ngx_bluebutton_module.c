@@ -1,0 +1,873 @@
+/*
+ * ngx_bluebutton: health-data consent enforced at the gateway.
+ *
+ * The access-phase handler takes the bearer token, asks Redis (without
+ * blocking) whether the token and the beneficiary's grant to the app are
+ * still live, checks the location's scopes, and hands the request on with
+ * verified identity headers.  Anything else is refused, closed by default.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_bluebutton.h"
+#include "ngx_bluebutton_token.h"
+#include "ngx_bluebutton_lookup.h"
+#include "ngx_bluebutton_headers.h"
+#include "ngx_bluebutton_response.h"
+#include "ngx_bluebutton_variables.h"
+
+
+static ngx_int_t ngx_bluebutton_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_bluebutton_decide(ngx_http_request_t *r,
+    ngx_bluebutton_loc_conf_t *blcf, ngx_bluebutton_ctx_t *ctx);
+static ngx_bluebutton_ctx_t *ngx_bluebutton_create_ctx(
+    ngx_http_request_t *r);
+static void ngx_bluebutton_cleanup(void *data);
+static void ngx_bluebutton_resume(ngx_event_t *ev);
+
+static ngx_int_t ngx_bluebutton_preconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_bluebutton_init(ngx_conf_t *cf);
+static void *ngx_bluebutton_create_main_conf(ngx_conf_t *cf);
+static void *ngx_bluebutton_create_srv_conf(ngx_conf_t *cf);
+static char *ngx_bluebutton_merge_srv_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static void *ngx_bluebutton_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_bluebutton_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static ngx_bluebutton_redis_peer_t *ngx_bluebutton_add_peer(ngx_conf_t *cf,
+    ngx_bluebutton_redis_conf_t *rcf);
+static ngx_int_t ngx_bluebutton_init_process(ngx_cycle_t *cycle);
+static void ngx_bluebutton_exit_process(ngx_cycle_t *cycle);
+
+static char *ngx_bluebutton_redis(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_bluebutton_redis_auth(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_bluebutton_scope(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_bluebutton_quoted_string(ngx_conf_t *cf, void *post,
+    void *data);
+static char *ngx_bluebutton_header_name(ngx_conf_t *cf, void *post,
+    void *data);
+static char *ngx_bluebutton_prefix(ngx_conf_t *cf, void *post, void *data);
+static char *ngx_bluebutton_database(ngx_conf_t *cf, void *post, void *data);
+
+
+static ngx_conf_post_handler_pt  ngx_bluebutton_realm_p =
+    ngx_bluebutton_quoted_string;
+static ngx_conf_post_handler_pt  ngx_bluebutton_header_name_p =
+    ngx_bluebutton_header_name;
+static ngx_conf_post_handler_pt  ngx_bluebutton_prefix_p =
+    ngx_bluebutton_prefix;
+
+static ngx_conf_post_handler_pt  ngx_bluebutton_database_p =
+    ngx_bluebutton_database;
+
+
+static ngx_command_t  ngx_bluebutton_commands[] = {
+
+    { ngx_string("bluebutton"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_bluebutton_loc_conf_t, enable),
+      NULL },
+
+    { ngx_string("bluebutton_realm"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_bluebutton_loc_conf_t, realm),
+      &ngx_bluebutton_realm_p },
+
+    { ngx_string("bluebutton_scope"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_bluebutton_scope,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("bluebutton_pass_authorization"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_bluebutton_loc_conf_t, pass_authorization),
+      NULL },
+
+    { ngx_string("bluebutton_patient_header"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_bluebutton_loc_conf_t, patient_header),
+      &ngx_bluebutton_header_name_p },
+
+    { ngx_string("bluebutton_client_header"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_bluebutton_loc_conf_t, client_header),
+      &ngx_bluebutton_header_name_p },
+
+    { ngx_string("bluebutton_app_header"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_bluebutton_loc_conf_t, app_header),
+      &ngx_bluebutton_header_name_p },
+
+    { ngx_string("bluebutton_max_token_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_bluebutton_loc_conf_t, max_token_size),
+      NULL },
+
+    { ngx_string("bluebutton_retry_after"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_bluebutton_loc_conf_t, retry_after),
+      NULL },
+
+    { ngx_string("bluebutton_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_bluebutton_redis,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("bluebutton_redis_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_bluebutton_srv_conf_t, redis.timeout),
+      NULL },
+
+    { ngx_string("bluebutton_redis_auth"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE12,
+      ngx_bluebutton_redis_auth,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("bluebutton_redis_database"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_bluebutton_srv_conf_t, redis.database),
+      &ngx_bluebutton_database_p },
+
+    { ngx_string("bluebutton_redis_prefix"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_bluebutton_srv_conf_t, prefix),
+      &ngx_bluebutton_prefix_p },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_bluebutton_module_ctx = {
+    ngx_bluebutton_preconfiguration,       /* preconfiguration */
+    ngx_bluebutton_init,                   /* postconfiguration */
+
+    ngx_bluebutton_create_main_conf,       /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    ngx_bluebutton_create_srv_conf,        /* create server configuration */
+    ngx_bluebutton_merge_srv_conf,         /* merge server configuration */
+
+    ngx_bluebutton_create_loc_conf,        /* create location configuration */
+    ngx_bluebutton_merge_loc_conf          /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_bluebutton_module = {
+    NGX_MODULE_V1,
+    &ngx_bluebutton_module_ctx,            /* module context */
+    ngx_bluebutton_commands,               /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_bluebutton_init_process,           /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_bluebutton_exit_process,           /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_int_t
+ngx_bluebutton_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                   rc;
+    ngx_str_t                   token;
+    ngx_bluebutton_ctx_t       *ctx;
+    ngx_bluebutton_srv_conf_t  *bscf;
+    ngx_bluebutton_loc_conf_t  *blcf;
+
+    blcf = ngx_http_get_module_loc_conf(r, ngx_bluebutton_module);
+
+    if (!blcf->enable) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_bluebutton_get_ctx(r);
+
+    if (ctx) {
+        if (ctx->waiting) {
+            return NGX_AGAIN;
+        }
+
+        /* the lookup finished, or an internal redirect came back here */
+        return ngx_bluebutton_decide(r, blcf, ctx);
+    }
+
+    ctx = ngx_bluebutton_create_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->decision = ngx_bluebutton_token_get(r, blcf, ctx, &token);
+
+    if (ctx->decision != BB_DECISION_NONE) {
+        return ngx_bluebutton_refuse(r, ctx);
+    }
+
+    if (ngx_bluebutton_token_hash(ctx, &token) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    bscf = ngx_http_get_module_srv_conf(r, ngx_bluebutton_module);
+
+    rc = ngx_bluebutton_lookup_start(r, ctx, bscf);
+
+    if (rc == NGX_AGAIN) {
+        return NGX_AGAIN;
+    }
+
+    return ngx_bluebutton_refuse(r, ctx);
+}
+
+
+static ngx_int_t
+ngx_bluebutton_decide(ngx_http_request_t *r, ngx_bluebutton_loc_conf_t *blcf,
+    ngx_bluebutton_ctx_t *ctx)
+{
+    ngx_uint_t   i;
+    bb_scope_t  *required;
+
+    if (ctx->decision != BB_DECISION_ALLOW) {
+        return ngx_bluebutton_refuse(r, ctx);
+    }
+
+    if (blcf->scopes) {
+        required = blcf->scopes->elts;
+
+        for (i = 0; i < blcf->scopes->nelts; i++) {
+            if (!bb_scope_satisfied(ctx->token->scope,
+                                    ngx_strlen(ctx->token->scope),
+                                    &required[i]))
+            {
+                ctx->decision = BB_DECISION_INSUFFICIENT_SCOPE;
+                ctx->why = "The access token does not grant the scope "
+                           "this resource requires";
+                return ngx_bluebutton_refuse(r, ctx);
+            }
+        }
+    }
+
+    if (ngx_bluebutton_headers_set(r, blcf, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "bluebutton: allow client \"%s\" patient \"%s\"",
+                   ctx->token->client_id, ctx->token->patient);
+
+    return NGX_OK;
+}
+
+
+static ngx_bluebutton_ctx_t *
+ngx_bluebutton_create_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t    *cln;
+    ngx_bluebutton_ctx_t  *ctx;
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_bluebutton_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    cln->handler = ngx_bluebutton_cleanup;
+    cln->data = ctx;
+
+    ctx->request = r;
+    ctx->resume.handler = ngx_bluebutton_resume;
+    ctx->resume.data = r;
+    ctx->resume.log = r->connection->log;
+
+    ngx_http_set_ctx(r, ctx, ngx_bluebutton_module);
+
+    return ctx;
+}
+
+
+ngx_bluebutton_ctx_t *
+ngx_bluebutton_get_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t    *cln;
+    ngx_bluebutton_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_bluebutton_module);
+
+    if (ctx || !(r->internal || r->filter_finalize || r != r->main)) {
+        return ctx;
+    }
+
+    /* an internal redirect cleared the module contexts; ours survives */
+
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_bluebutton_cleanup) {
+            ctx = cln->data;
+
+            if (r == r->main) {
+                ngx_http_set_ctx(r, ctx, ngx_bluebutton_module);
+            }
+
+            return ctx;
+        }
+    }
+
+    return NULL;
+}
+
+
+static void
+ngx_bluebutton_cleanup(void *data)
+{
+    ngx_bluebutton_ctx_t  *ctx = data;
+
+    /* the request is gone: its reply, if it still comes, is dropped */
+
+    if (ctx->cmd) {
+        ngx_bluebutton_redis_cancel(ctx->cmd);
+        ctx->cmd = NULL;
+    }
+
+    if (ctx->resume.posted) {
+        ngx_delete_posted_event(&ctx->resume);
+    }
+}
+
+
+static void
+ngx_bluebutton_resume(ngx_event_t *ev)
+{
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    r = ev->data;
+    c = r->connection;
+
+    ngx_http_set_log_request(c->log, r);
+
+    ngx_http_core_run_phases(r);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static ngx_int_t
+ngx_bluebutton_preconfiguration(ngx_conf_t *cf)
+{
+    if (ngx_bluebutton_add_variables(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_bluebutton_lookup_init(cf);
+}
+
+
+static ngx_int_t
+ngx_bluebutton_init(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_bluebutton_handler;
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_bluebutton_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_bluebutton_main_conf_t  *bmcf;
+
+    bmcf = ngx_pcalloc(cf->pool, sizeof(ngx_bluebutton_main_conf_t));
+    if (bmcf == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&bmcf->peers, cf->pool, 2,
+                       sizeof(ngx_bluebutton_redis_peer_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return bmcf;
+}
+
+
+static void *
+ngx_bluebutton_create_srv_conf(ngx_conf_t *cf)
+{
+    ngx_bluebutton_srv_conf_t  *bscf;
+
+    bscf = ngx_pcalloc(cf->pool, sizeof(ngx_bluebutton_srv_conf_t));
+    if (bscf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     bscf->redis.addr = { 0, NULL };
+     *     bscf->redis.host = { 0, NULL };
+     *     bscf->redis.path = { 0, NULL };
+     *     bscf->redis.user = { 0, NULL };
+     *     bscf->redis.password = { 0, NULL };
+     *     bscf->prefix = { 0, NULL };
+     *     bscf->peer = NULL;
+     */
+
+    bscf->redis.timeout = NGX_CONF_UNSET_MSEC;
+    bscf->redis.database = NGX_CONF_UNSET;
+
+    return bscf;
+}
+
+
+static char *
+ngx_bluebutton_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_bluebutton_srv_conf_t  *prev = parent;
+    ngx_bluebutton_srv_conf_t  *conf = child;
+
+    ngx_uint_t  own;
+
+    own = conf->redis.addr.data != NULL
+          || conf->redis.timeout != NGX_CONF_UNSET_MSEC
+          || conf->redis.password.data != NULL
+          || conf->redis.database != NGX_CONF_UNSET;
+
+    if (conf->redis.addr.data == NULL) {
+        conf->redis.addr = prev->redis.addr;
+        conf->redis.host = prev->redis.host;
+        conf->redis.port = prev->redis.port;
+        conf->redis.path = prev->redis.path;
+    }
+
+    if (conf->redis.password.data == NULL) {
+        conf->redis.user = prev->redis.user;
+        conf->redis.password = prev->redis.password;
+    }
+
+    ngx_conf_merge_msec_value(conf->redis.timeout, prev->redis.timeout, 300);
+    ngx_conf_merge_value(conf->redis.database, prev->redis.database, 0);
+    ngx_conf_merge_str_value(conf->prefix, prev->prefix, "bb:");
+
+    if (conf->redis.addr.data == NULL) {
+        return NGX_CONF_OK;
+    }
+
+    if (own) {
+        conf->peer = ngx_bluebutton_add_peer(cf, &conf->redis);
+
+    } else {
+        /* servers that say nothing of Redis share the http-level one */
+
+        if (prev->peer == NULL) {
+            prev->peer = ngx_bluebutton_add_peer(cf, &conf->redis);
+        }
+
+        conf->peer = prev->peer;
+    }
+
+    if (conf->peer == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_bluebutton_redis_peer_t *
+ngx_bluebutton_add_peer(ngx_conf_t *cf, ngx_bluebutton_redis_conf_t *rcf)
+{
+    ngx_bluebutton_main_conf_t    *bmcf;
+    ngx_bluebutton_redis_peer_t   *peer, **pp;
+
+    bmcf = ngx_http_conf_get_module_main_conf(cf, ngx_bluebutton_module);
+
+    peer = ngx_pcalloc(cf->pool, sizeof(ngx_bluebutton_redis_peer_t));
+    if (peer == NULL) {
+        return NULL;
+    }
+
+    peer->conf = *rcf;
+
+    pp = ngx_array_push(&bmcf->peers);
+    if (pp == NULL) {
+        return NULL;
+    }
+
+    *pp = peer;
+
+    return peer;
+}
+
+
+static void *
+ngx_bluebutton_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_bluebutton_loc_conf_t  *blcf;
+
+    blcf = ngx_pcalloc(cf->pool, sizeof(ngx_bluebutton_loc_conf_t));
+    if (blcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     blcf->realm = { 0, NULL };
+     *     blcf->scope_text = { 0, NULL };
+     *     blcf->patient_header = { 0, NULL };
+     *     blcf->client_header = { 0, NULL };
+     *     blcf->app_header = { 0, NULL };
+     */
+
+    blcf->enable = NGX_CONF_UNSET;
+    blcf->scopes = NGX_CONF_UNSET_PTR;
+    blcf->pass_authorization = NGX_CONF_UNSET;
+    blcf->max_token_size = NGX_CONF_UNSET_SIZE;
+    blcf->retry_after = NGX_CONF_UNSET;
+
+    return blcf;
+}
+
+
+static char *
+ngx_bluebutton_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_bluebutton_loc_conf_t  *prev = parent;
+    ngx_bluebutton_loc_conf_t  *conf = child;
+
+    ngx_bluebutton_srv_conf_t  *bscf;
+
+    ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    ngx_conf_merge_str_value(conf->realm, prev->realm, "bluebutton");
+
+    if (conf->scopes == NGX_CONF_UNSET_PTR) {
+        conf->scopes = prev->scopes;
+        conf->scope_text = prev->scope_text;
+    }
+
+    if (conf->scopes == NGX_CONF_UNSET_PTR) {
+        conf->scopes = NULL;
+    }
+
+    ngx_conf_merge_value(conf->pass_authorization, prev->pass_authorization,
+                         0);
+    ngx_conf_merge_str_value(conf->patient_header, prev->patient_header,
+                             "BlueButton-BeneficiaryId");
+    ngx_conf_merge_str_value(conf->client_header, prev->client_header,
+                             "BlueButton-ApplicationId");
+    ngx_conf_merge_str_value(conf->app_header, prev->app_header,
+                             "BlueButton-Application");
+    ngx_conf_merge_size_value(conf->max_token_size, prev->max_token_size,
+                              8192);
+    ngx_conf_merge_sec_value(conf->retry_after, prev->retry_after, 5);
+
+    if (conf->max_token_size == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"bluebutton_max_token_size\" must be positive");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->enable) {
+        bscf = ngx_http_conf_get_module_srv_conf(cf, ngx_bluebutton_module);
+
+        if (bscf->peer == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"bluebutton\" is on but no "
+                               "\"bluebutton_redis\" is configured for "
+                               "this server");
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_bluebutton_init_process(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                     i;
+    ngx_bluebutton_main_conf_t    *bmcf;
+    ngx_bluebutton_redis_peer_t  **peers;
+
+    bmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_bluebutton_module);
+
+    if (bmcf == NULL) {
+        return NGX_OK;
+    }
+
+    peers = bmcf->peers.elts;
+
+    for (i = 0; i < bmcf->peers.nelts; i++) {
+        peers[i]->log = cycle->log;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_bluebutton_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                     i;
+    ngx_bluebutton_main_conf_t    *bmcf;
+    ngx_bluebutton_redis_peer_t  **peers;
+
+    bmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_bluebutton_module);
+
+    if (bmcf == NULL) {
+        return;
+    }
+
+    peers = bmcf->peers.elts;
+
+    for (i = 0; i < bmcf->peers.nelts; i++) {
+        ngx_bluebutton_redis_close(peers[i], "the worker is exiting");
+    }
+}
+
+
+static char *
+ngx_bluebutton_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_bluebutton_srv_conf_t  *bscf = conf;
+
+    char       *rv;
+    ngx_str_t  *value;
+
+    if (bscf->redis.addr.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    rv = ngx_bluebutton_redis_parse_addr(cf, &bscf->redis, &value[1]);
+
+    return rv;
+}
+
+
+static char *
+ngx_bluebutton_redis_auth(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_bluebutton_srv_conf_t  *bscf = conf;
+
+    ngx_str_t  *value;
+
+    if (bscf->redis.password.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts == 3) {
+        bscf->redis.user = value[1];
+        bscf->redis.password = value[2];
+
+    } else {
+        bscf->redis.password = value[1];
+    }
+
+    if (bscf->redis.password.len == 0
+        || (cf->args->nelts == 3 && bscf->redis.user.len == 0))
+    {
+        return "takes a non-empty user and password";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_bluebutton_scope(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_bluebutton_loc_conf_t  *blcf = conf;
+
+    u_char      *p;
+    size_t       len;
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+    bb_scope_t  *scope;
+
+    if (blcf->scopes != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    blcf->scopes = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                    sizeof(bb_scope_t));
+    if (blcf->scopes == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    len = 0;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        scope = ngx_array_push(blcf->scopes);
+        if (scope == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        if (bb_scope_parse((const char *) value[i].data, value[i].len, scope)
+            != 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid scope \"%V\" in \"%V\"",
+                               &value[i], &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+
+        len += value[i].len + 1;
+    }
+
+    /* the challenge lists what is required, space-separated */
+
+    p = ngx_pnalloc(cf->pool, len);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    blcf->scope_text.data = p;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (i > 1) {
+            *p++ = ' ';
+        }
+
+        p = ngx_cpymem(p, value[i].data, value[i].len);
+    }
+
+    blcf->scope_text.len = p - blcf->scope_text.data;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_bluebutton_quoted_string(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_str_t  *s = data;
+
+    ngx_uint_t  i;
+
+    /* it goes into a quoted-string of the challenge */
+
+    for (i = 0; i < s->len; i++) {
+        if (s->data[i] == '"' || s->data[i] == '\\' || s->data[i] < 0x20
+            || s->data[i] == 0x7f)
+        {
+            return "must not contain quotes, backslashes or control "
+                   "characters";
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_bluebutton_header_name(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_str_t  *s = data;
+
+    ngx_uint_t  i;
+
+    if (s->len == 0) {
+        return "must not be empty";
+    }
+
+    for (i = 0; i < s->len; i++) {
+        if (!((s->data[i] >= 'A' && s->data[i] <= 'Z')
+              || (s->data[i] >= 'a' && s->data[i] <= 'z')
+              || (s->data[i] >= '0' && s->data[i] <= '9')
+              || s->data[i] == '-'))
+        {
+            return "must be letters, digits and dashes";
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_bluebutton_prefix(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_str_t  *s = data;
+
+    ngx_uint_t  i;
+
+    if (s->len > 64) {
+        return "is longer than 64 characters";
+    }
+
+    for (i = 0; i < s->len; i++) {
+        if (s->data[i] <= 0x20 || s->data[i] >= 0x7f) {
+            return "must be visible ASCII";
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_bluebutton_database(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_int_t  *np = data;
+
+    if (*np < 0 || *np > 65535) {
+        return "must be between 0 and 65535";
+    }
+
+    return NGX_CONF_OK;
+}

@@ -1,0 +1,72 @@
+/*
+ * Configuration and per-request state shared by the module's parts.
+ */
+
+#ifndef _NGX_BLUEBUTTON_H_INCLUDED_
+#define _NGX_BLUEBUTTON_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_bluebutton_decision.h"
+#include "ngx_bluebutton_consent.h"
+#include "ngx_bluebutton_scope.h"
+#include "ngx_bluebutton_redis.h"
+
+
+/* hex digits of the token hash shown in logs and $bluebutton_token_hash */
+#define NGX_BLUEBUTTON_HASH_SHOWN  16
+
+
+typedef struct {
+    ngx_array_t                   peers;     /* ngx_bluebutton_redis_peer_t * */
+} ngx_bluebutton_main_conf_t;
+
+
+typedef struct {
+    ngx_bluebutton_redis_conf_t   redis;
+    ngx_str_t                     prefix;
+    ngx_bluebutton_redis_peer_t  *peer;
+} ngx_bluebutton_srv_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                    enable;
+    ngx_str_t                     realm;
+    ngx_array_t                  *scopes;    /* bb_scope_t */
+    ngx_str_t                     scope_text;
+    ngx_flag_t                    pass_authorization;
+    ngx_str_t                     patient_header;
+    ngx_str_t                     client_header;
+    ngx_str_t                     app_header;
+    size_t                        max_token_size;
+    time_t                        retry_after;
+} ngx_bluebutton_loc_conf_t;
+
+
+typedef struct {
+    ngx_http_request_t           *request;
+    bb_decision_t                 decision;
+    const char                   *why;       /* description for the client */
+    ngx_str_t                     cause;     /* for the error log only */
+    u_char                        token_hash[64];
+    bb_token_t                   *token;     /* known once looked up */
+    ngx_bluebutton_redis_cmd_t   *cmd;       /* in flight, or NULL */
+    ngx_event_t                   resume;
+    unsigned                      waiting:1;
+    unsigned                      hashed:1;
+    unsigned                      missing:1;  /* no bearer credentials */
+    unsigned                      eval_sent:1;
+    unsigned                      headers_set:1;
+} ngx_bluebutton_ctx_t;
+
+
+extern ngx_module_t  ngx_bluebutton_module;
+
+
+ngx_bluebutton_ctx_t *ngx_bluebutton_get_ctx(ngx_http_request_t *r);
+
+
+#endif /* _NGX_BLUEBUTTON_H_INCLUDED_ */

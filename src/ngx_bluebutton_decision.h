@@ -1,0 +1,28 @@
+/*
+ * Gateway decisions: the outcome of checking one request, shared by the
+ * pure C checks and the nginx glue.  No nginx types here.
+ */
+
+#ifndef _NGX_BLUEBUTTON_DECISION_H_INCLUDED_
+#define _NGX_BLUEBUTTON_DECISION_H_INCLUDED_
+
+
+typedef enum {
+    BB_DECISION_NONE = 0,
+    BB_DECISION_ALLOW,
+    BB_DECISION_INVALID_REQUEST,
+    BB_DECISION_INVALID_TOKEN,
+    BB_DECISION_TOKEN_EXPIRED,
+    BB_DECISION_TOKEN_SUPERSEDED,
+    BB_DECISION_CONSENT_REVOKED,
+    BB_DECISION_CONSENT_EXPIRED,
+    BB_DECISION_INSUFFICIENT_SCOPE,
+    BB_DECISION_UNAVAILABLE
+} bb_decision_t;
+
+
+/* the value of $bluebutton_decision, "" for BB_DECISION_NONE */
+const char *bb_decision_name(bb_decision_t decision);
+
+
+#endif /* _NGX_BLUEBUTTON_DECISION_H_INCLUDED_ */

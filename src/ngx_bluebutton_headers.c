@@ -1,0 +1,171 @@
+/*
+ * The request's own header list is rewritten, so that proxy, fastcgi,
+ * uwsgi, scgi and grpc all pass on the same, verified identity.  Every
+ * client header named "BlueButton-..." is dropped, whatever the configured
+ * names, as are the configured names themselves.
+ */
+
+#include "ngx_bluebutton_headers.h"
+
+
+static ngx_uint_t ngx_bluebutton_header_managed(ngx_table_elt_t *h,
+    ngx_bluebutton_loc_conf_t *blcf);
+static ngx_int_t ngx_bluebutton_header_add(ngx_http_request_t *r,
+    ngx_list_t *headers, ngx_str_t *name, ngx_str_t *value);
+
+
+ngx_int_t
+ngx_bluebutton_headers_set(ngx_http_request_t *r,
+    ngx_bluebutton_loc_conf_t *blcf, ngx_bluebutton_ctx_t *ctx)
+{
+    ngx_str_t         value;
+    ngx_uint_t        i;
+    ngx_list_t        headers;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h, *copy;
+
+    if (ctx->headers_set) {
+        return NGX_OK;
+    }
+
+    if (ngx_list_init(&headers, r->pool, 20, sizeof(ngx_table_elt_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (ngx_bluebutton_header_managed(&h[i], blcf)) {
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "bluebutton: removed client header \"%V: %V\"",
+                           &h[i].key, &h[i].value);
+            continue;
+        }
+
+        if (!blcf->pass_authorization
+            && h[i].key.len == sizeof("Authorization") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Authorization",
+                               sizeof("Authorization") - 1) == 0)
+        {
+            continue;
+        }
+
+        copy = ngx_list_push(&headers);
+        if (copy == NULL) {
+            return NGX_ERROR;
+        }
+
+        *copy = h[i];
+    }
+
+    if (!blcf->pass_authorization) {
+        r->headers_in.authorization = NULL;
+    }
+
+    r->headers_in.headers = headers;
+
+    value.len = sizeof("patientId:") - 1 + ngx_strlen(ctx->token->patient);
+    value.data = ngx_pnalloc(r->pool, value.len);
+    if (value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(value.data, "patientId:%s", ctx->token->patient);
+
+    if (ngx_bluebutton_header_add(r, &r->headers_in.headers,
+                                  &blcf->patient_header, &value)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    value.data = (u_char *) ctx->token->client_id;
+    value.len = ngx_strlen(value.data);
+
+    if (ngx_bluebutton_header_add(r, &r->headers_in.headers,
+                                  &blcf->client_header, &value)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    value.data = (u_char *) ctx->token->app;
+    value.len = ngx_strlen(value.data);
+
+    if (value.len
+        && ngx_bluebutton_header_add(r, &r->headers_in.headers,
+                                     &blcf->app_header, &value)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ctx->headers_set = 1;
+
+    return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_bluebutton_header_managed(ngx_table_elt_t *h,
+    ngx_bluebutton_loc_conf_t *blcf)
+{
+    if (h->key.len >= sizeof("BlueButton-") - 1
+        && ngx_strncasecmp(h->key.data, (u_char *) "BlueButton-",
+                           sizeof("BlueButton-") - 1) == 0)
+    {
+        return 1;
+    }
+
+    return (h->key.len == blcf->patient_header.len
+            && ngx_strncasecmp(h->key.data, blcf->patient_header.data,
+                               h->key.len) == 0)
+           || (h->key.len == blcf->client_header.len
+               && ngx_strncasecmp(h->key.data, blcf->client_header.data,
+                                  h->key.len) == 0)
+           || (h->key.len == blcf->app_header.len
+               && ngx_strncasecmp(h->key.data, blcf->app_header.data,
+                                  h->key.len) == 0);
+}
+
+
+static ngx_int_t
+ngx_bluebutton_header_add(ngx_http_request_t *r, ngx_list_t *headers,
+    ngx_str_t *name, ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->key = *name;
+    h->value = *value;
+
+    h->lowcase_key = ngx_pnalloc(r->pool, name->len);
+    if (h->lowcase_key == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = ngx_hash_strlow(h->lowcase_key, name->data, name->len);
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    return NGX_OK;
+}

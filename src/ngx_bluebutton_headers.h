@@ -1,0 +1,17 @@
+/*
+ * Identity headers for the backend: what the client sent under our names
+ * is removed, then what the gateway verified is set.
+ */
+
+#ifndef _NGX_BLUEBUTTON_HEADERS_H_INCLUDED_
+#define _NGX_BLUEBUTTON_HEADERS_H_INCLUDED_
+
+
+#include "ngx_bluebutton.h"
+
+
+ngx_int_t ngx_bluebutton_headers_set(ngx_http_request_t *r,
+    ngx_bluebutton_loc_conf_t *blcf, ngx_bluebutton_ctx_t *ctx);
+
+
+#endif /* _NGX_BLUEBUTTON_HEADERS_H_INCLUDED_ */

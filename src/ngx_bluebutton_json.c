@@ -1,0 +1,158 @@
+/*
+ * Bounded JSON reading.  The depth check runs before jansson so that a
+ * hostile document costs a linear scan and nothing more.
+ */
+
+#include <string.h>
+#include <math.h>
+
+#include "ngx_bluebutton_json.h"
+
+
+int
+bb_json_depth_ok(const char *text, size_t len, int max)
+{
+    int     depth, in_string;
+    size_t  i;
+
+    depth = 0;
+    in_string = 0;
+
+    for (i = 0; i < len; i++) {
+
+        if (in_string) {
+            if (text[i] == '\\') {
+                i++;
+
+            } else if (text[i] == '"') {
+                in_string = 0;
+            }
+
+            continue;
+        }
+
+        switch (text[i]) {
+
+        case '"':
+            in_string = 1;
+            break;
+
+        case '{':
+        case '[':
+            if (++depth > max) {
+                return 0;
+            }
+            break;
+
+        case '}':
+        case ']':
+            depth--;
+            break;
+        }
+    }
+
+    return 1;
+}
+
+
+json_t *
+bb_json_object(const char *text, size_t len, int max_depth, const char **err)
+{
+    json_t        *obj;
+    json_error_t   error;
+
+    if (!bb_json_depth_ok(text, len, max_depth)) {
+        *err = "JSON nested too deeply";
+        return NULL;
+    }
+
+    obj = json_loadb(text, len, JSON_REJECT_DUPLICATES, &error);
+
+    if (obj == NULL) {
+        *err = "not valid JSON";
+        return NULL;
+    }
+
+    if (!json_is_object(obj)) {
+        json_decref(obj);
+        *err = "JSON is not an object";
+        return NULL;
+    }
+
+    return obj;
+}
+
+
+int
+bb_json_string(json_t *obj, const char *key, char *buf, size_t size)
+{
+    size_t       i, len;
+    json_t      *v;
+    const char  *s;
+
+    v = json_object_get(obj, key);
+
+    if (v == NULL) {
+        return 0;
+    }
+
+    if (!json_is_string(v)) {
+        return -1;
+    }
+
+    s = json_string_value(v);
+    len = json_string_length(v);
+
+    if (len >= size) {
+        return -1;
+    }
+
+    for (i = 0; i < len; i++) {
+        /* these values end up in headers and logs */
+        if ((unsigned char) s[i] < 0x20 || s[i] == 0x7f) {
+            return -1;
+        }
+    }
+
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+
+    return 1;
+}
+
+
+int
+bb_json_seconds(json_t *obj, const char *key, long long *value)
+{
+    double   d;
+    json_t  *v;
+
+    v = json_object_get(obj, key);
+
+    if (v == NULL) {
+        return 0;
+    }
+
+    if (json_is_integer(v)) {
+        *value = json_integer_value(v);
+
+    } else if (json_is_real(v)) {
+        /* NumericDate may carry fractions (RFC 7519 section 2) */
+        d = json_real_value(v);
+
+        if (!(d > -1e15 && d < 1e15)) {
+            return -1;
+        }
+
+        *value = (long long) floor(d);
+
+    } else {
+        return -1;
+    }
+
+    if (*value < 0) {
+        return -1;
+    }
+
+    return 1;
+}

@@ -1,0 +1,258 @@
+/*
+ * One EVALSHA per request.  The script reads the token record and, when
+ * it names a client and a patient, the grant of that patient to that
+ * client; the C side then checks both against the data contract.  Keys
+ * derived inside the script make this a single-instance design: Redis
+ * Cluster is not supported.
+ */
+
+#include <openssl/evp.h>
+
+#include "ngx_bluebutton_lookup.h"
+
+
+static void ngx_bluebutton_lookup_reply(void *data, redisReply *reply,
+    const char *err);
+static ngx_int_t ngx_bluebutton_lookup_send(ngx_http_request_t *r,
+    ngx_bluebutton_ctx_t *ctx, ngx_bluebutton_srv_conf_t *bscf,
+    ngx_uint_t eval);
+static void ngx_bluebutton_lookup_done(ngx_http_request_t *r,
+    ngx_bluebutton_ctx_t *ctx, redisReply *reply);
+static ngx_int_t ngx_bluebutton_lookup_unavailable(ngx_http_request_t *r,
+    ngx_bluebutton_ctx_t *ctx, const char *what);
+
+
+static ngx_str_t  ngx_bluebutton_lookup_script = ngx_string(
+    "local t = redis.call('GET', KEYS[1])\n"
+    "if not t then return {} end\n"
+    "local ok, rec = pcall(cjson.decode, t)\n"
+    "if not ok or type(rec) ~= 'table'\n"
+    "   or type(rec.client_id) ~= 'string'\n"
+    "   or type(rec.patient) ~= 'string' then\n"
+    "  return {t}\n"
+    "end\n"
+    "return {t, redis.call('GET', ARGV[1] .. 'grant:' .. rec.client_id\n"
+    "                             .. ':' .. rec.patient)}\n");
+
+static u_char  ngx_bluebutton_lookup_sha[40];
+
+
+ngx_int_t
+ngx_bluebutton_lookup_init(ngx_conf_t *cf)
+{
+    u_char        md[EVP_MAX_MD_SIZE];
+    unsigned int  n;
+
+    if (EVP_Digest(ngx_bluebutton_lookup_script.data,
+                   ngx_bluebutton_lookup_script.len, md, &n, EVP_sha1(),
+                   NULL)
+        != 1)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "bluebutton: SHA-1 is not available");
+        return NGX_ERROR;
+    }
+
+    ngx_hex_dump(ngx_bluebutton_lookup_sha, md, n);
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_bluebutton_lookup_start(ngx_http_request_t *r,
+    ngx_bluebutton_ctx_t *ctx, ngx_bluebutton_srv_conf_t *bscf)
+{
+    return ngx_bluebutton_lookup_send(r, ctx, bscf, 0);
+}
+
+
+static ngx_int_t
+ngx_bluebutton_lookup_send(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
+    ngx_bluebutton_srv_conf_t *bscf, ngx_uint_t eval)
+{
+    u_char      *key;
+    size_t       argvlen[5];
+    const char  *argv[5], *err;
+
+    key = ngx_pnalloc(r->pool, bscf->prefix.len + sizeof("token:") - 1 + 64);
+    if (key == NULL) {
+        return ngx_bluebutton_lookup_unavailable(r, ctx, "out of memory");
+    }
+
+    argv[0] = eval ? "EVAL" : "EVALSHA";
+    argvlen[0] = eval ? 4 : 7;
+
+    if (eval) {
+        argv[1] = (const char *) ngx_bluebutton_lookup_script.data;
+        argvlen[1] = ngx_bluebutton_lookup_script.len;
+
+    } else {
+        argv[1] = (const char *) ngx_bluebutton_lookup_sha;
+        argvlen[1] = sizeof(ngx_bluebutton_lookup_sha);
+    }
+
+    argv[2] = "1";
+    argvlen[2] = 1;
+
+    argv[3] = (const char *) key;
+    argvlen[3] = ngx_sprintf(key, "%Vtoken:%*s", &bscf->prefix,
+                             (size_t) 64, ctx->token_hash)
+                 - key;
+
+    argv[4] = (const char *) bscf->prefix.data;
+    argvlen[4] = bscf->prefix.len;
+
+    ctx->cmd = ngx_bluebutton_redis_command(bscf->peer, r->connection->log,
+                                            ngx_bluebutton_lookup_reply, ctx,
+                                            5, argv, argvlen, &err);
+    if (ctx->cmd == NULL) {
+        return ngx_bluebutton_lookup_unavailable(r, ctx, err);
+    }
+
+    ctx->waiting = 1;
+
+    return NGX_AGAIN;
+}
+
+
+static void
+ngx_bluebutton_lookup_reply(void *data, redisReply *reply, const char *err)
+{
+    ngx_bluebutton_ctx_t  *ctx = data;
+
+    ngx_http_request_t         *r;
+    ngx_bluebutton_srv_conf_t  *bscf;
+
+    r = ctx->request;
+    ctx->cmd = NULL;
+
+    if (reply == NULL) {
+        (void) ngx_bluebutton_lookup_unavailable(r, ctx, err);
+
+    } else if (reply->type == REDIS_REPLY_ERROR
+               && ngx_strncmp(reply->str, "NOSCRIPT", 8) == 0
+               && !ctx->eval_sent)
+    {
+        /* the server lost its script cache: send the script itself once */
+
+        ctx->eval_sent = 1;
+        bscf = ngx_http_get_module_srv_conf(r, ngx_bluebutton_module);
+
+        if (ngx_bluebutton_lookup_send(r, ctx, bscf, 1) == NGX_AGAIN) {
+            return;
+        }
+
+    } else if (reply->type == REDIS_REPLY_ERROR) {
+        ngx_bluebutton_set_cause(r, ctx, "redis answered: %s", reply->str);
+        ctx->decision = BB_DECISION_UNAVAILABLE;
+
+    } else {
+        ngx_bluebutton_lookup_done(r, ctx, reply);
+    }
+
+    ctx->waiting = 0;
+
+    ngx_post_event(&ctx->resume, &ngx_posted_events);
+}
+
+
+static void
+ngx_bluebutton_lookup_done(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
+    redisReply *reply)
+{
+    bb_grant_t   grant, *g;
+    bb_token_t  *token;
+    const char  *err;
+    redisReply  *t, *gr;
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements > 2) {
+        ngx_bluebutton_set_cause(r, ctx, "unexpected reply of type %d",
+                                 reply->type);
+        ctx->decision = BB_DECISION_UNAVAILABLE;
+        return;
+    }
+
+    if (reply->elements == 0) {
+        ctx->why = "The access token is unknown or was revoked";
+        ctx->decision = BB_DECISION_INVALID_TOKEN;
+        return;
+    }
+
+    t = reply->element[0];
+    gr = reply->elements == 2 ? reply->element[1] : NULL;
+
+    if (t->type != REDIS_REPLY_STRING
+        || (gr && gr->type != REDIS_REPLY_STRING
+            && gr->type != REDIS_REPLY_NIL))
+    {
+        ngx_bluebutton_set_cause(r, ctx, "unexpected reply element types");
+        ctx->decision = BB_DECISION_UNAVAILABLE;
+        return;
+    }
+
+    token = ngx_palloc(r->pool, sizeof(bb_token_t));
+    if (token == NULL) {
+        ngx_bluebutton_set_cause(r, ctx, "out of memory");
+        ctx->decision = BB_DECISION_UNAVAILABLE;
+        return;
+    }
+
+    if (bb_token_record_parse(t->str, t->len, token, &err) != 0) {
+        ngx_bluebutton_set_cause(r, ctx, "the token record is malformed "
+                                 "(%s)", err);
+        ctx->decision = BB_DECISION_UNAVAILABLE;
+        return;
+    }
+
+    g = NULL;
+
+    if (gr && gr->type == REDIS_REPLY_STRING) {
+        if (bb_grant_parse(gr->str, gr->len, &grant, &err) != 0) {
+            ngx_bluebutton_set_cause(r, ctx, "the grant of client \"%s\" "
+                                     "for patient \"%s\" is malformed (%s)",
+                                     token->client_id, token->patient, err);
+            ctx->decision = BB_DECISION_UNAVAILABLE;
+            return;
+        }
+
+        g = &grant;
+    }
+
+    ctx->token = token;
+    ctx->decision = bb_consent_decide(token, g, (long long) ngx_time(), 0,
+                                      &ctx->why);
+}
+
+
+static ngx_int_t
+ngx_bluebutton_lookup_unavailable(ngx_http_request_t *r,
+    ngx_bluebutton_ctx_t *ctx, const char *what)
+{
+    ngx_bluebutton_set_cause(r, ctx, "%s", what);
+    ctx->decision = BB_DECISION_UNAVAILABLE;
+
+    return NGX_DECLINED;
+}
+
+
+void
+ngx_bluebutton_set_cause(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
+    const char *fmt, ...)
+{
+    u_char   *p, buf[512];
+    va_list   args;
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(buf, buf + sizeof(buf), fmt, args);
+    va_end(args);
+
+    ctx->cause.data = ngx_pnalloc(r->pool, p - buf);
+    if (ctx->cause.data == NULL) {
+        ctx->cause.len = 0;
+        return;
+    }
+
+    ctx->cause.len = p - buf;
+    ngx_memcpy(ctx->cause.data, buf, p - buf);
+}

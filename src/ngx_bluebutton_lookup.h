@@ -1,0 +1,28 @@
+/*
+ * The live consent check for opaque tokens: token record and grant read
+ * from Redis in one round trip.
+ */
+
+#ifndef _NGX_BLUEBUTTON_LOOKUP_H_INCLUDED_
+#define _NGX_BLUEBUTTON_LOOKUP_H_INCLUDED_
+
+
+#include "ngx_bluebutton.h"
+
+
+ngx_int_t ngx_bluebutton_lookup_init(ngx_conf_t *cf);
+
+/*
+ * Starts the lookup of ctx->token_hash.  Returns NGX_AGAIN while waiting
+ * (ctx->resume is posted when done), or NGX_DECLINED with ctx->decision
+ * set when Redis cannot be asked.
+ */
+ngx_int_t ngx_bluebutton_lookup_start(ngx_http_request_t *r,
+    ngx_bluebutton_ctx_t *ctx, ngx_bluebutton_srv_conf_t *bscf);
+
+/* Sets ctx->cause, copied: the text may not outlive the caller. */
+void ngx_bluebutton_set_cause(ngx_http_request_t *r,
+    ngx_bluebutton_ctx_t *ctx, const char *fmt, ...);
+
+
+#endif /* _NGX_BLUEBUTTON_LOOKUP_H_INCLUDED_ */

@@ -1,0 +1,87 @@
+/*
+ * Per-worker Redis connections driven by nginx's event loop through
+ * hiredis' asynchronous API.
+ */
+
+#ifndef _NGX_BLUEBUTTON_REDIS_H_INCLUDED_
+#define _NGX_BLUEBUTTON_REDIS_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+
+
+#define NGX_BLUEBUTTON_REDIS_BACKOFF_MIN   100
+#define NGX_BLUEBUTTON_REDIS_BACKOFF_MAX   3000
+
+
+typedef struct {
+    ngx_str_t                     addr;      /* as configured, for logs */
+    ngx_str_t                     host;      /* numeric, NUL-terminated */
+    ngx_int_t                     port;
+    ngx_str_t                     path;      /* unix socket, or empty */
+    ngx_str_t                     user;
+    ngx_str_t                     password;
+    ngx_int_t                     database;
+    ngx_msec_t                    timeout;
+} ngx_bluebutton_redis_conf_t;
+
+
+typedef struct ngx_bluebutton_redis_peer_s  ngx_bluebutton_redis_peer_t;
+typedef struct ngx_bluebutton_redis_cmd_s   ngx_bluebutton_redis_cmd_t;
+
+/*
+ * Called exactly once per command unless the command was cancelled:
+ * with the reply (valid during the call only), or with NULL and a reason.
+ */
+typedef void (*ngx_bluebutton_redis_handler_pt)(void *data,
+    redisReply *reply, const char *err);
+
+
+struct ngx_bluebutton_redis_peer_s {
+    ngx_bluebutton_redis_conf_t   conf;
+
+    /* the rest is per worker process */
+    redisAsyncContext            *ac;
+    ngx_connection_t             *connection;
+    ngx_event_t                   connect_timer;
+    ngx_msec_t                    backoff;
+    ngx_msec_t                    next_attempt;
+    const char                   *drop_reason;
+    ngx_log_t                    *log;
+    unsigned                      connected:1;
+};
+
+
+struct ngx_bluebutton_redis_cmd_s {
+    ngx_bluebutton_redis_handler_pt   handler;
+    void                             *data;  /* NULL once cancelled */
+    ngx_bluebutton_redis_peer_t      *peer;
+    ngx_event_t                       timer;
+};
+
+
+char *ngx_bluebutton_redis_parse_addr(ngx_conf_t *cf,
+    ngx_bluebutton_redis_conf_t *rcf, ngx_str_t *value);
+
+/*
+ * Sends a command.  Returns the command, or NULL with *err set when Redis
+ * cannot be reached now (connection failed or backing off).
+ */
+ngx_bluebutton_redis_cmd_t *ngx_bluebutton_redis_command(
+    ngx_bluebutton_redis_peer_t *peer, ngx_log_t *log,
+    ngx_bluebutton_redis_handler_pt handler, void *data, int argc,
+    const char **argv, const size_t *argvlen, const char **err);
+
+/* The reply, when it comes, is read and discarded. */
+void ngx_bluebutton_redis_cancel(ngx_bluebutton_redis_cmd_t *cmd);
+
+void ngx_bluebutton_redis_close(ngx_bluebutton_redis_peer_t *peer,
+    const char *reason);
+
+
+#endif /* _NGX_BLUEBUTTON_REDIS_H_INCLUDED_ */

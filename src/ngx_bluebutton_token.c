@@ -1,0 +1,116 @@
+/*
+ * Authorization: Bearer <b64token>, RFC 6750 section 2.1.
+ */
+
+#include <openssl/evp.h>
+
+#include "ngx_bluebutton_token.h"
+
+
+static ngx_int_t ngx_bluebutton_b64token(u_char *p, size_t len);
+
+
+bb_decision_t
+ngx_bluebutton_token_get(ngx_http_request_t *r,
+    ngx_bluebutton_loc_conf_t *blcf, ngx_bluebutton_ctx_t *ctx,
+    ngx_str_t *token)
+{
+    u_char  *p, *last;
+
+    if (r->headers_in.authorization == NULL) {
+        ctx->missing = 1;
+        ctx->why = "The request carries no bearer token";
+        return BB_DECISION_INVALID_REQUEST;
+    }
+
+    p = r->headers_in.authorization->value.data;
+    last = p + r->headers_in.authorization->value.len;
+
+    if (last - p < 6 || ngx_strncasecmp(p, (u_char *) "Bearer", 6) != 0
+        || (last - p > 6 && p[6] != ' '))
+    {
+        /* another scheme: RFC 6750 section 3.1 wants no error code */
+        ctx->missing = 1;
+        ctx->why = "The request carries no bearer token";
+        return BB_DECISION_INVALID_REQUEST;
+    }
+
+    p += 6;
+
+    while (p < last && *p == ' ') {
+        p++;
+    }
+
+    while (last > p && last[-1] == ' ') {
+        last--;
+    }
+
+    if (p == last) {
+        ctx->why = "The Bearer authorization header has no token";
+        return BB_DECISION_INVALID_REQUEST;
+    }
+
+    if ((size_t) (last - p) > blcf->max_token_size) {
+        ctx->why = "The access token is too large";
+        return BB_DECISION_INVALID_TOKEN;
+    }
+
+    if (ngx_bluebutton_b64token(p, last - p) != NGX_OK) {
+        ctx->why = "The bearer token is malformed";
+        return BB_DECISION_INVALID_REQUEST;
+    }
+
+    token->data = p;
+    token->len = last - p;
+
+    return BB_DECISION_NONE;
+}
+
+
+static ngx_int_t
+ngx_bluebutton_b64token(u_char *p, size_t len)
+{
+    size_t  i;
+
+    /* 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" */
+
+    for (i = 0; i < len; i++) {
+        if ((p[i] >= 'A' && p[i] <= 'Z') || (p[i] >= 'a' && p[i] <= 'z')
+            || (p[i] >= '0' && p[i] <= '9') || p[i] == '-' || p[i] == '.'
+            || p[i] == '_' || p[i] == '~' || p[i] == '+' || p[i] == '/')
+        {
+            continue;
+        }
+
+        break;
+    }
+
+    if (i == 0) {
+        return NGX_ERROR;
+    }
+
+    while (i < len && p[i] == '=') {
+        i++;
+    }
+
+    return i == len ? NGX_OK : NGX_ERROR;
+}
+
+
+ngx_int_t
+ngx_bluebutton_token_hash(ngx_bluebutton_ctx_t *ctx, ngx_str_t *token)
+{
+    u_char        md[EVP_MAX_MD_SIZE];
+    unsigned int  n;
+
+    if (EVP_Digest(token->data, token->len, md, &n, EVP_sha256(), NULL)
+        != 1)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_hex_dump(ctx->token_hash, md, n);
+    ctx->hashed = 1;
+
+    return NGX_OK;
+}

@@ -1,0 +1,27 @@
+/*
+ * Bearer tokens: taken from the Authorization header only, checked for
+ * RFC 6750 syntax and size, and known afterwards by their SHA-256 alone.
+ */
+
+#ifndef _NGX_BLUEBUTTON_TOKEN_H_INCLUDED_
+#define _NGX_BLUEBUTTON_TOKEN_H_INCLUDED_
+
+
+#include "ngx_bluebutton.h"
+
+
+/*
+ * Finds the bearer token.  Returns BB_DECISION_NONE with *token set, or
+ * the refusal, with ctx->why set and ctx->missing for a request that
+ * carries no bearer credentials at all.
+ */
+bb_decision_t ngx_bluebutton_token_get(ngx_http_request_t *r,
+    ngx_bluebutton_loc_conf_t *blcf, ngx_bluebutton_ctx_t *ctx,
+    ngx_str_t *token);
+
+/* Stores the lowercase hex SHA-256 of the token in ctx->token_hash. */
+ngx_int_t ngx_bluebutton_token_hash(ngx_bluebutton_ctx_t *ctx,
+    ngx_str_t *token);
+
+
+#endif /* _NGX_BLUEBUTTON_TOKEN_H_INCLUDED_ */

@@ -1,0 +1,123 @@
+/*
+ * Variables read the request's decision state; they are empty where the
+ * module did not run, and token facts stay empty unless the token was
+ * found, so that a log never shows what an unverified client claimed.
+ */
+
+#include "ngx_bluebutton_variables.h"
+
+
+enum {
+    NGX_BLUEBUTTON_VAR_PATIENT = 0,
+    NGX_BLUEBUTTON_VAR_CLIENT,
+    NGX_BLUEBUTTON_VAR_APP,
+    NGX_BLUEBUTTON_VAR_SCOPE,
+    NGX_BLUEBUTTON_VAR_TOKEN_HASH,
+    NGX_BLUEBUTTON_VAR_DECISION
+};
+
+
+static ngx_int_t ngx_bluebutton_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
+
+static ngx_http_variable_t  ngx_bluebutton_vars[] = {
+
+    { ngx_string("bluebutton_patient"), NULL, ngx_bluebutton_variable,
+      NGX_BLUEBUTTON_VAR_PATIENT, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("bluebutton_client_id"), NULL, ngx_bluebutton_variable,
+      NGX_BLUEBUTTON_VAR_CLIENT, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("bluebutton_app"), NULL, ngx_bluebutton_variable,
+      NGX_BLUEBUTTON_VAR_APP, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("bluebutton_scope"), NULL, ngx_bluebutton_variable,
+      NGX_BLUEBUTTON_VAR_SCOPE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("bluebutton_token_hash"), NULL, ngx_bluebutton_variable,
+      NGX_BLUEBUTTON_VAR_TOKEN_HASH, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("bluebutton_decision"), NULL, ngx_bluebutton_variable,
+      NGX_BLUEBUTTON_VAR_DECISION, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+ngx_int_t
+ngx_bluebutton_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_bluebutton_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_bluebutton_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
+    uintptr_t data)
+{
+    const char            *s;
+    ngx_bluebutton_ctx_t  *ctx;
+
+    ctx = ngx_bluebutton_get_ctx(r);
+
+    if (ctx == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    s = NULL;
+
+    switch (data) {
+
+    case NGX_BLUEBUTTON_VAR_DECISION:
+        s = bb_decision_name(ctx->decision);
+        break;
+
+    case NGX_BLUEBUTTON_VAR_TOKEN_HASH:
+        if (ctx->hashed) {
+            v->data = ctx->token_hash;
+            v->len = NGX_BLUEBUTTON_HASH_SHOWN;
+            goto found;
+        }
+        break;
+
+    default:
+        if (ctx->token == NULL) {
+            break;
+        }
+
+        s = data == NGX_BLUEBUTTON_VAR_PATIENT ? ctx->token->patient
+            : data == NGX_BLUEBUTTON_VAR_CLIENT ? ctx->token->client_id
+            : data == NGX_BLUEBUTTON_VAR_APP ? ctx->token->app
+            : ctx->token->scope;
+    }
+
+    if (s == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->data = (u_char *) s;
+    v->len = ngx_strlen(s);
+
+found:
+
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}

@@ -1,0 +1,227 @@
+package BB;
+
+# Seeds and inspects the real Redis behind the tests, following the data
+# contract in docs/redis-data-model.md.  Called from "--- init" sections
+# with fully qualified names (BB::token(...)), which work under the real
+# Test::Nginx::Socket as well.  Also runs private servers for fault tests.
+
+use strict;
+use warnings;
+
+use IO::Socket::INET;
+use IO::Socket::UNIX;
+use JSON::PP ();
+use Digest::SHA qw(sha256_hex);
+use POSIX ();
+use Time::HiRes qw(sleep time);
+
+our $Prefix = 'bb:';
+my $Json = JSON::PP->new->canonical;
+
+sub port { $ENV{TEST_NGINX_REDIS_PORT} || 6390 }
+
+# The backend that protected locations proxy to: it echoes what it got,
+# so tests see exactly which identity reached it.
+our $Backend = <<'END';
+    server {
+        listen 127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+
+        location / {
+            return 200 "backend $request_method $request_uri patient=[$http_bluebutton_beneficiaryid] client=[$http_bluebutton_applicationid] app=[$http_bluebutton_application] authorization=[$http_authorization]\n";
+        }
+    }
+END
+
+# For add_block_preprocessor(\&BB::defaults): Redis at http level unless
+# the block says otherwise, and the echo backend for blocks that run.
+sub defaults {
+    my ($block) = @_;
+    my $http = $block->http_config;
+
+    $http = 'bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;'
+        unless defined $http;
+
+    $http .= "\n$Backend" unless defined $block->must_die;
+
+    $block->set_value('http_config', $http);
+}
+
+sub command {
+    my ($port, @args) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+                                  Proto => 'tcp', Timeout => 2)
+        or die "redis on port $port: $!\n";
+
+    my $req = '*' . @args . "\r\n";
+    $req .= '$' . length($_) . "\r\n$_\r\n" for @args;
+    print $s $req;
+
+    my $reply = read_reply($s);
+    close $s;
+    return $reply;
+}
+
+sub read_reply {
+    my ($s) = @_;
+    my $line = <$s>;
+    die "redis closed the connection\n" unless defined $line;
+    $line =~ s/\r\n\z//;
+    my ($type, $rest) = (substr($line, 0, 1), substr($line, 1));
+
+    return $rest if $type eq '+' || $type eq ':';
+    die "redis: $rest\n" if $type eq '-';
+
+    if ($type eq '$') {
+        return undef if $rest < 0;
+        my $data = '';
+        read($s, $data, $rest + 2);
+        return substr($data, 0, $rest);
+    }
+
+    if ($type eq '*') {
+        return undef if $rest < 0;
+        return [map { read_reply($s) } 1 .. $rest];
+    }
+
+    die "redis: unexpected reply \"$line\"\n";
+}
+
+sub redis { command(port(), @_) }
+
+sub flush { redis('FLUSHALL') }
+
+sub token_key { $Prefix . 'token:' . sha256_hex($_[0]) }
+
+sub grant_key { $Prefix . "grant:$_[0]:$_[1]" }
+
+# BB::token('secret', patient => '-1', client_id => 'app', scope => '...')
+sub token {
+    my ($token, %rec) = @_;
+    my $ttl = delete $rec{ttl};
+
+    $rec{patient} = '-20140000008325' unless exists $rec{patient};
+    $rec{client_id} = 'app-1' unless exists $rec{client_id};
+    $rec{scope} = 'patient/Patient.read patient/Coverage.read '
+                  . 'patient/ExplanationOfBenefit.read profile'
+        unless exists $rec{scope};
+    $rec{exp} = time() + 3600 unless exists $rec{exp};
+    $rec{iat} = int(time()) - 60 unless exists $rec{iat};
+    $rec{exp} = int $rec{exp};
+
+    for (keys %rec) { delete $rec{$_} unless defined $rec{$_} }
+
+    set(token_key($token), $Json->encode(\%rec), $ttl);
+}
+
+# BB::grant('app-1', '-20140000008325', expires => ...)
+sub grant {
+    my ($client, $patient, %g) = @_;
+    $g{created} = int(time()) - 3600 unless exists $g{created};
+    for (keys %g) { delete $g{$_} unless defined $g{$_} }
+    set(grant_key($client, $patient), $Json->encode(\%g));
+}
+
+# a token and the grant behind it, the usual allowed case
+sub consent {
+    my ($token, %rec) = @_;
+    token($token, %rec);
+    grant($rec{client_id} || 'app-1', $rec{patient} || '-20140000008325');
+}
+
+sub set {
+    my ($key, $value, $ttl) = @_;
+    return redis('SET', $key, $value, 'EX', $ttl) if $ttl;
+    return redis('SET', $key, $value);
+}
+
+sub del { redis('DEL', @_) }
+
+sub get { redis('GET', @_) }
+
+sub revoke_grant { del(grant_key(@_)) }
+
+sub revoke_token { del(token_key($_[0])) }
+
+# private servers for fault tests --------------------------------------
+
+my %Servers;
+
+sub start_redis {
+    my ($port, @args) = @_;
+    stop_redis($port);
+
+    my $dir = "$ENV{TEST_NGINX_REDIS_DIR}/$port";
+    mkdir $dir;
+    system('redis-server', '--port', $port, '--bind', '127.0.0.1',
+           '--save', '', '--appendonly', 'no', '--daemonize', 'yes',
+           '--dir', $dir, '--pidfile', "$dir/redis.pid",
+           '--logfile', "$dir/redis.log", '--enable-debug-command', 'local',
+           @args) == 0 or die "redis-server on port $port did not start\n";
+
+    my $deadline = time + 5;
+    while (time < $deadline) {
+        my $ok = eval { command($port, 'PING') };
+        return 1 if $ok && $ok eq 'PONG';
+        sleep 0.02;
+    }
+
+    die "redis-server on port $port does not answer\n";
+}
+
+sub stop_redis {
+    my ($port) = @_;
+    my $pidfile = "$ENV{TEST_NGINX_REDIS_DIR}/$port/redis.pid";
+    open my $fh, '<', $pidfile or return;
+    chomp(my $pid = <$fh> || '');
+    close $fh;
+    return unless $pid;
+
+    kill 'KILL', $pid;
+    my $deadline = time + 5;
+    while (kill(0, $pid) && time < $deadline) { sleep 0.01 }
+    unlink $pidfile;
+}
+
+# A peer on $port that accepts connections and then misbehaves:
+# 'silent' never answers, 'garbage' answers with what is not RESP.
+sub start_fake {
+    my ($port, $mode) = @_;
+    stop_fake($port);
+
+    my $listen = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                       LocalPort => $port, Listen => 16,
+                                       ReuseAddr => 1, Proto => 'tcp')
+        or die "fake redis on port $port: $!\n";
+
+    my $pid = fork;
+    die "fork: $!" unless defined $pid;
+
+    if ($pid == 0) {
+        my @clients;
+        local $SIG{ALRM} = sub { POSIX::_exit(0) };
+        alarm 60;
+        while (my $c = $listen->accept) {
+            push @clients, $c;
+            next if $mode eq 'silent';
+            sysread $c, my $buf, 4096;
+            syswrite $c, "this is not redis\r\n";
+        }
+        POSIX::_exit(0);
+    }
+
+    close $listen;
+    $Servers{$port} = $pid;
+}
+
+sub stop_fake {
+    my ($port) = @_;
+    my $pid = delete $Servers{$port} or return;
+    kill 'KILL', $pid;
+    waitpid $pid, 0;
+}
+
+END {
+    stop_fake($_) for keys %Servers;
+}
+
+1;
