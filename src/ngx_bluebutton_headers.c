@@ -20,7 +20,7 @@ ngx_bluebutton_headers_set(ngx_http_request_t *r,
 {
     ngx_str_t         value;
     ngx_uint_t        i;
-    ngx_list_t        headers;
+    ngx_list_t        old;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h, *copy;
 
@@ -28,13 +28,18 @@ ngx_bluebutton_headers_set(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    if (ngx_list_init(&headers, r->pool, 20, sizeof(ngx_table_elt_t))
+    /* the old parts stay where they are; only the list head is new */
+
+    old = r->headers_in.headers;
+
+    if (ngx_list_init(&r->headers_in.headers, r->pool, 20,
+                      sizeof(ngx_table_elt_t))
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    part = &r->headers_in.headers.part;
+    part = &old.part;
     h = part->elts;
 
     for (i = 0; /* void */; i++) {
@@ -64,7 +69,7 @@ ngx_bluebutton_headers_set(ngx_http_request_t *r,
             continue;
         }
 
-        copy = ngx_list_push(&headers);
+        copy = ngx_list_push(&r->headers_in.headers);
         if (copy == NULL) {
             return NGX_ERROR;
         }
@@ -75,8 +80,6 @@ ngx_bluebutton_headers_set(ngx_http_request_t *r,
     if (!blcf->pass_authorization) {
         r->headers_in.authorization = NULL;
     }
-
-    r->headers_in.headers = headers;
 
     value.len = sizeof("patientId:") - 1 + ngx_strlen(ctx->token->patient);
     value.data = ngx_pnalloc(r->pool, value.len);

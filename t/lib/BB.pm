@@ -18,7 +18,10 @@ use Time::HiRes qw(sleep time);
 our $Prefix = 'bb:';
 my $Json = JSON::PP->new->canonical;
 
-sub port { $ENV{TEST_NGINX_REDIS_PORT} || 6390 }
+our $Port;
+our $Db = 0;      # database the helpers write to
+
+sub port { $Port || $ENV{TEST_NGINX_REDIS_PORT} || 6390 }
 
 # The backend that protected locations proxy to: it echoes what it got,
 # so tests see exactly which identity reached it.
@@ -52,10 +55,14 @@ sub command {
                                   Proto => 'tcp', Timeout => 2)
         or die "redis on port $port: $!\n";
 
-    my $req = '*' . @args . "\r\n";
-    $req .= '$' . length($_) . "\r\n$_\r\n" for @args;
+    my $req = '';
+    for my $cmd ($Db ? (['SELECT', $Db], \@args) : (\@args)) {
+        $req .= '*' . @$cmd . "\r\n";
+        $req .= '$' . length($_) . "\r\n$_\r\n" for @$cmd;
+    }
     print $s $req;
 
+    read_reply($s) if $Db;
     my $reply = read_reply($s);
     close $s;
     return $reply;
@@ -106,7 +113,7 @@ sub token {
         unless exists $rec{scope};
     $rec{exp} = time() + 3600 unless exists $rec{exp};
     $rec{iat} = int(time()) - 60 unless exists $rec{iat};
-    $rec{exp} = int $rec{exp};
+    $rec{exp} = int $rec{exp} if defined $rec{exp};
 
     for (keys %rec) { delete $rec{$_} unless defined $rec{$_} }
 
@@ -218,6 +225,86 @@ sub stop_fake {
     my $pid = delete $Servers{$port} or return;
     kill 'KILL', $pid;
     waitpid $pid, 0;
+}
+
+# A tiny HTTP server that does things between two requests of one block,
+# in order: nginx proxies "location /control/" to it.  Paths:
+#   /control/redis/stop/PORT        kill a private redis-server
+#   /control/redis/start/PORT       start it again, seeded with TOKEN
+#   /control/redis/sleep/PORT/SECS  DEBUG SLEEP without waiting for it
+#   /control/pause/MS               answer after MS milliseconds
+#   /control/nginx/hup              reload nginx (needs master_on)
+our $Control = <<'END';
+    location /control/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_CONTROL_PORT;
+        proxy_read_timeout 30s;
+    }
+END
+
+sub start_control {
+    my ($seed) = @_;
+    my $port = $ENV{TEST_NGINX_CONTROL_PORT} || 1987;
+    stop_fake($port);
+
+    my $listen = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                       LocalPort => $port, Listen => 16,
+                                       ReuseAddr => 1, Proto => 'tcp')
+        or die "control server on port $port: $!\n";
+
+    my $pid = fork;
+    die "fork: $!" unless defined $pid;
+
+    if ($pid == 0) {
+        local $SIG{ALRM} = sub { POSIX::_exit(0) };
+        alarm 60;
+        while (my $c = $listen->accept) {
+            my $line = <$c>;
+            while (my $h = <$c>) { last if $h =~ /^\r?\n$/ }
+            my ($path) = $line =~ m{^\S+ (\S+)};
+            my $out = eval { control($path, $seed); 'ok' } || "failed: $@";
+            print $c "HTTP/1.1 200 OK\r\nContent-Length: "
+                     . (length($out) + 1) . "\r\nConnection: close\r\n\r\n$out\n";
+            close $c;
+        }
+        POSIX::_exit(0);
+    }
+
+    close $listen;
+    $Servers{$port} = $pid;
+}
+
+sub control {
+    my ($path, $seed) = @_;
+
+    if ($path =~ m{^/control/redis/stop/(\d+)$}) {
+        stop_redis($1);
+
+    } elsif ($path =~ m{^/control/redis/start/(\d+)$}) {
+        start_redis($1);
+        local $Port = $1;
+        $seed->() if $seed;
+
+    } elsif ($path =~ m{^/control/redis/sleep/(\d+)/([\d.]+)$}) {
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                      PeerPort => $1, Proto => 'tcp')
+            or die "redis on port $1: $!\n";
+        print $s "DEBUG SLEEP $2\r\n";
+        sleep 0.05;
+        close $s;
+
+    } elsif ($path =~ m{^/control/pause/(\d+)$}) {
+        sleep $1 / 1000;
+
+    } elsif ($path eq '/control/nginx/hup') {
+        my $root = $ENV{TEST_NGINX_SERVROOT} || 't/servroot';
+        open my $fh, '<', "$root/logs/nginx.pid" or die "nginx.pid: $!\n";
+        chomp(my $pid = <$fh>);
+        kill 'HUP', $pid or die "HUP: $!\n";
+        sleep 0.5;
+
+    } else {
+        die "unknown control path $path\n";
+    }
 }
 
 END {
