@@ -564,6 +564,7 @@ ngx_bluebutton_redis_cleanup(void *privdata)
         }
 
         ngx_free_connection(c);
+        c->fd = (ngx_socket_t) -1;
     }
 
     if (peer->connect_timer.timer_set) {

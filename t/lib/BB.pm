@@ -20,6 +20,7 @@ my $Json = JSON::PP->new->canonical;
 
 our $Port;
 our $Db = 0;      # database the helpers write to
+our $Auth;        # [password] or [user, password] for private servers
 
 sub port { $Port || $ENV{TEST_NGINX_REDIS_PORT} || 6390 }
 
@@ -56,13 +57,14 @@ sub command {
         or die "redis on port $port: $!\n";
 
     my $req = '';
-    for my $cmd ($Db ? (['SELECT', $Db], \@args) : (\@args)) {
+    my @pre = (($Auth ? (['AUTH', @$Auth]) : ()), ($Db ? (['SELECT', $Db]) : ()));
+    for my $cmd (@pre, \@args) {
         $req .= '*' . @$cmd . "\r\n";
         $req .= '$' . length($_) . "\r\n$_\r\n" for @$cmd;
     }
     print $s $req;
 
-    read_reply($s) if $Db;
+    read_reply($s) for @pre;
     my $reply = read_reply($s);
     close $s;
     return $reply;
@@ -168,7 +170,7 @@ sub start_redis {
     my $deadline = time + 5;
     while (time < $deadline) {
         my $ok = eval { command($port, 'PING') };
-        return 1 if $ok && $ok eq 'PONG';
+        return 1 if ($ok && $ok eq 'PONG') || $@ =~ /NOAUTH/;
         sleep 0.02;
     }
 
@@ -308,6 +310,7 @@ sub control {
 }
 
 END {
+    local $?;
     stop_fake($_) for keys %Servers;
 }
 

@@ -681,6 +681,7 @@ sub run_tests () {
 }
 
 END {
+    local $?;
     stop_nginx();
 }
 

@@ -1,0 +1,221 @@
+# Redis that is down, stalled, killed, restarted, password-protected or
+# not Redis at all: the gateway answers 503 with Retry-After, never 401
+# and never an allow, keeps serving other locations, and recovers without
+# a reload.
+
+use Test::Nginx::Socket 'no_plan';
+use BB;
+
+repeat_each(1);
+no_shuffle();
+master_on();
+
+add_block_preprocessor(sub {
+    my $block = shift;
+
+    BB::defaults($block);
+
+    if (!defined $block->config) {
+        $block->set_value('config', <<'END' . $BB::Control);
+    location /p {
+        bluebutton on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+
+    location /open {
+        return 200 "open\n";
+    }
+END
+    }
+
+    $block->set_value('more_headers', 'Authorization: Bearer tok')
+        unless defined $block->more_headers;
+});
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: nothing listens where Redis should be: 503, not 401
+--- http_config
+    bluebutton_redis 127.0.0.1:1988;
+--- request eval
+["GET /p", "GET /open"]
+--- error_code eval
+[503, 200]
+--- response_headers eval
+["Retry-After: 5\n!WWW-Authenticate\nContent-Type: application/json", ""]
+--- response_body eval
+[qq({"error":"temporarily_unavailable","error_description":"The consent service is temporarily unavailable"}\n), "open\n"]
+--- error_log eval
+[qr/\[error\] .*bluebutton: (could not connect to redis "127.0.0.1:1988"|lost the connection to redis)/,
+ qr/\[error\] .*bluebutton: temporarily_unavailable \(unavailable\)/]
+
+
+
+=== TEST 2: a Redis that never answers: 503 within the timeout, others unaffected
+--- init
+BB::start_fake(1989, 'silent');
+--- http_config
+    bluebutton_redis 127.0.0.1:1989;
+    bluebutton_redis_timeout 200ms;
+--- request eval
+["GET /p", "GET /open", "GET /p"]
+--- error_code eval
+[503, 200, 503]
+--- timeout: 1
+--- error_log
+bluebutton: redis "127.0.0.1:1989" did not answer within 200 ms, closing the connection
+redis timed out
+
+
+
+=== TEST 3: a peer that answers garbage
+--- init
+BB::start_fake(1989, 'garbage');
+--- http_config
+    bluebutton_redis 127.0.0.1:1989;
+--- request eval
+["GET /p", "GET /open"]
+--- error_code eval
+[503, 200]
+--- error_log eval
+qr/\[error\] .*Protocol error/
+
+
+
+=== TEST 4: Redis killed between requests, then back without a reload
+--- init
+BB::start_redis(1990);
+{ local $BB::Port = 1990; BB::consent('tok'); }
+BB::start_control(sub { BB::consent('tok') });
+--- http_config
+    bluebutton_redis 127.0.0.1:1990;
+--- request eval
+["GET /p", "GET /control/redis/stop/1990", "GET /p", "GET /open",
+ "GET /control/redis/start/1990", "GET /control/pause/400", "GET /p"]
+--- error_code eval
+[200, 200, 503, 200, 200, 200, 200]
+--- response_body eval
+["backend GET /p patient=[patientId:-20140000008325] client=[app-1] app=[] authorization=[]\n",
+ "ok\n", qq({"error":"temporarily_unavailable","error_description":"The consent service is temporarily unavailable"}\n),
+ "open\n", "ok\n", "ok\n",
+ "backend GET /p patient=[patientId:-20140000008325] client=[app-1] app=[] authorization=[]\n"]
+--- error_log
+lost the connection to redis "127.0.0.1:1990"
+
+
+
+=== TEST 5: Redis stalled by DEBUG SLEEP longer than the timeout, then awake
+--- init
+BB::start_redis(1990);
+{ local $BB::Port = 1990; BB::consent('tok'); }
+BB::start_control();
+--- http_config
+    bluebutton_redis 127.0.0.1:1990;
+    bluebutton_redis_timeout 150ms;
+--- request eval
+["GET /p", "GET /control/redis/sleep/1990/1", "GET /p", "GET /open",
+ "GET /control/pause/1300", "GET /p"]
+--- error_code eval
+[200, 200, 503, 200, 200, 200]
+--- timeout: 2
+--- error_log
+did not answer within 150 ms
+
+
+
+=== TEST 6: Redis down when nginx starts, up later: no reload needed
+--- init
+BB::stop_redis(1990);
+BB::start_control(sub { BB::consent('tok') });
+--- http_config
+    bluebutton_redis 127.0.0.1:1990;
+--- request eval
+["GET /p", "GET /control/redis/start/1990", "GET /control/pause/3100", "GET /p"]
+--- error_code eval
+[503, 200, 200, 200]
+--- timeout: 5
+
+
+
+=== TEST 7: HUP reload: the new workers connect and allow as before
+--- init
+BB::flush();
+BB::consent('tok');
+BB::start_control();
+--- request eval
+["GET /p", "GET /control/nginx/hup", "GET /p", "GET /p"]
+--- error_code eval
+[200, 200, 200, 200]
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 8: AUTH with a password
+--- init
+BB::start_redis(1991, '--requirepass', 'pw1');
+{ local $BB::Port = 1991; local $BB::Auth = ['pw1']; BB::consent('tok'); }
+--- http_config
+    bluebutton_redis 127.0.0.1:1991;
+    bluebutton_redis_auth pw1;
+--- request
+GET /p
+--- error_code: 200
+
+
+
+=== TEST 9: a wrong password: 503 and the reason in the log
+--- init
+BB::start_redis(1991, '--requirepass', 'pw1');
+--- http_config
+    bluebutton_redis 127.0.0.1:1991;
+    bluebutton_redis_auth wrong;
+--- request
+GET /p
+--- error_code: 503
+--- error_log
+bluebutton: redis "127.0.0.1:1991" refused AUTH
+
+
+
+=== TEST 10: no password where one is required
+--- init
+BB::start_redis(1991, '--requirepass', 'pw1');
+--- http_config
+    bluebutton_redis 127.0.0.1:1991;
+--- request
+GET /p
+--- error_code: 503
+--- error_log
+redis answered: NOAUTH
+
+
+
+=== TEST 11: an ACL user and password
+--- init
+BB::start_redis(1992, '--user', 'gw', 'on', '>gwpass', '~*', '&*', '+@all',
+                '--user', 'default', 'off');
+{ local $BB::Port = 1992; local $BB::Auth = ['gw', 'gwpass']; BB::consent('tok'); }
+--- http_config
+    bluebutton_redis 127.0.0.1:1992;
+    bluebutton_redis_auth gw gwpass;
+--- request
+GET /p
+--- error_code: 200
+
+
+
+=== TEST 12: the script cache flushed under us: EVAL once, then on as before
+--- init
+BB::flush();
+BB::consent('tok');
+BB::redis('SCRIPT', 'FLUSH');
+--- request eval
+["GET /p", "GET /p"]
+--- error_code eval
+[200, 200]
+--- no_error_log
+[error]
