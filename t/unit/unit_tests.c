@@ -1,0 +1,378 @@
+/*
+ * Unit tests for the parts of the module that do not need nginx:
+ * scope matching, bounded JSON reading, token records, grants and the
+ * consent decision.
+ */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "ngx_bluebutton_scope.h"
+#include "ngx_bluebutton_json.h"
+#include "ngx_bluebutton_consent.h"
+#include "ngx_bluebutton_decision.h"
+
+
+static int
+satisfied(const char *granted, const char *required)
+{
+    bb_scope_t  req;
+
+    assert_int_equal(bb_scope_parse(required, strlen(required), &req), 0);
+
+    return bb_scope_satisfied(granted, strlen(granted), &req);
+}
+
+
+static void
+test_scope_parse_forms(void **state)
+{
+    bb_scope_t  s;
+
+    (void) state;
+
+    assert_int_equal(bb_scope_parse("patient/Patient.read", 20, &s), 0);
+    assert_int_equal(s.context, BB_SCOPE_PATIENT);
+    assert_string_equal(s.type, "Patient");
+    assert_int_equal(s.perms, BB_PERM_R | BB_PERM_S);
+
+    assert_int_equal(bb_scope_parse("user/*.write", 12, &s), 0);
+    assert_int_equal(s.context, BB_SCOPE_USER);
+    assert_string_equal(s.type, "*");
+    assert_int_equal(s.perms, BB_PERM_C | BB_PERM_U | BB_PERM_D);
+
+    assert_int_equal(bb_scope_parse("system/Coverage.cruds", 21, &s), 0);
+    assert_int_equal(s.perms, BB_PERM_ALL);
+
+    assert_int_equal(bb_scope_parse("patient/Coverage.*", 18, &s), 0);
+    assert_int_equal(s.perms, BB_PERM_ALL);
+
+    assert_int_equal(bb_scope_parse("patient/Coverage.s", 18, &s), 0);
+    assert_int_equal(s.perms, BB_PERM_S);
+
+    assert_int_equal(bb_scope_parse("profile", 7, &s), 0);
+    assert_int_equal(s.context, BB_SCOPE_PLAIN);
+
+    /* a slash with another prefix is an ordinary scope */
+    assert_int_equal(bb_scope_parse("launch/patient", 14, &s), 0);
+    assert_int_equal(s.context, BB_SCOPE_PLAIN);
+}
+
+
+static void
+test_scope_parse_rejects(void **state)
+{
+    bb_scope_t  s;
+    char        type[100];
+
+    (void) state;
+
+    assert_int_equal(bb_scope_parse("", 0, &s), -1);
+    assert_int_equal(bb_scope_parse("a b", 3, &s), -1);
+    assert_int_equal(bb_scope_parse("a\"b", 3, &s), -1);
+    assert_int_equal(bb_scope_parse("a\\b", 3, &s), -1);
+    assert_int_equal(bb_scope_parse("patient/Patient", 15, &s), -1);
+    assert_int_equal(bb_scope_parse("patient/.read", 13, &s), -1);
+    assert_int_equal(bb_scope_parse("patient/Patient.", 16, &s), -1);
+    assert_int_equal(bb_scope_parse("patient/Patient.rr", 18, &s), -1);
+    assert_int_equal(bb_scope_parse("patient/Patient.sr", 18, &s), -1);
+    assert_int_equal(bb_scope_parse("patient/Patient.x", 17, &s), -1);
+    assert_int_equal(bb_scope_parse("patient/Patient.crudsx", 22, &s), -1);
+    assert_int_equal(bb_scope_parse("patient/Pat1ent.read", 20, &s), -1);
+    assert_int_equal(bb_scope_parse("patient/Obs.rs?code=1", 21, &s), -1);
+
+    memset(type, 'A', sizeof(type));
+    memcpy(type, "patient/", 8);
+    memcpy(type + 8 + BB_SCOPE_TYPE_MAX + 1, ".rs", 3);
+    assert_int_equal(bb_scope_parse(type, 8 + BB_SCOPE_TYPE_MAX + 4, &s), -1);
+}
+
+
+static void
+test_scope_satisfied(void **state)
+{
+    (void) state;
+
+    assert_true(satisfied("patient/Patient.read", "patient/Patient.read"));
+    assert_true(satisfied("patient/Patient.rs", "patient/Patient.read"));
+    assert_false(satisfied("patient/Patient.r", "patient/Patient.read"));
+    assert_true(satisfied("patient/Patient.r", "patient/Patient.r"));
+    assert_true(satisfied("patient/Patient.read", "patient/Patient.r"));
+    assert_true(satisfied("patient/Patient.read", "patient/Patient.s"));
+    assert_true(satisfied("patient/Patient.r  patient/Patient.s",
+                          "patient/Patient.rs"));
+    assert_true(satisfied("patient/*.read", "patient/Coverage.rs"));
+    assert_true(satisfied("patient/*.r patient/Coverage.s",
+                          "patient/Coverage.rs"));
+    assert_false(satisfied("patient/Coverage.read", "patient/*.read"));
+    assert_true(satisfied("patient/*.read", "patient/*.read"));
+    assert_false(satisfied("user/Coverage.read", "patient/Coverage.read"));
+    assert_false(satisfied("patient/Coverage.write",
+                           "patient/Coverage.read"));
+    assert_false(satisfied("patient/Coverage.rs?x=1",
+                           "patient/Coverage.r"));
+    assert_false(satisfied("", "patient/Coverage.r"));
+    assert_false(satisfied("   ", "profile"));
+    assert_true(satisfied(" openid  profile ", "profile"));
+    assert_false(satisfied("profiles", "profile"));
+    assert_false(satisfied("profil", "profile"));
+    assert_false(satisfied("patient/profile.read", "profile"));
+    assert_false(satisfied("profile", "patient/Patient.read"));
+}
+
+
+static void
+test_scope_list_valid(void **state)
+{
+    (void) state;
+
+    assert_true(bb_scope_list_valid("a b c", 5));
+    assert_true(bb_scope_list_valid("", 0));
+    assert_false(bb_scope_list_valid("a\tb", 3));
+    assert_false(bb_scope_list_valid("a\"b", 3));
+}
+
+
+static void
+test_json_depth(void **state)
+{
+    (void) state;
+
+    assert_true(bb_json_depth_ok("{\"a\":[1,{\"b\":2}]}", 17, 3));
+    assert_false(bb_json_depth_ok("{\"a\":[1,{\"b\":2}]}", 17, 2));
+    assert_true(bb_json_depth_ok("{\"a\":\"[[[[[[\"}", 14, 1));
+    assert_true(bb_json_depth_ok("{\"a\":\"\\\"[[[[\"}", 15, 1));
+    assert_false(bb_json_depth_ok("[[[[[[[[[[", 10, 8));
+}
+
+
+static void
+test_json_readers(void **state)
+{
+    char         buf[8];
+    json_t      *obj;
+    long long    v;
+    const char  *err, *json;
+
+    (void) state;
+
+    json = "{\"s\":\"abc\",\"n\":5,\"f\":5.9,\"neg\":-1,"
+           "\"ctl\":\"a\\u0001\",\"long\":\"abcdefgh\",\"str\":\"5\"}";
+    obj = bb_json_object(json, strlen(json), 2, &err);
+    assert_non_null(obj);
+
+    assert_int_equal(bb_json_string(obj, "s", buf, sizeof(buf)), 1);
+    assert_string_equal(buf, "abc");
+    assert_int_equal(bb_json_string(obj, "missing", buf, sizeof(buf)), 0);
+    assert_int_equal(bb_json_string(obj, "n", buf, sizeof(buf)), -1);
+    assert_int_equal(bb_json_string(obj, "ctl", buf, sizeof(buf)), -1);
+    assert_int_equal(bb_json_string(obj, "long", buf, sizeof(buf)), -1);
+
+    assert_int_equal(bb_json_seconds(obj, "n", &v), 1);
+    assert_int_equal(v, 5);
+    assert_int_equal(bb_json_seconds(obj, "f", &v), 1);
+    assert_int_equal(v, 5);
+    assert_int_equal(bb_json_seconds(obj, "neg", &v), -1);
+    assert_int_equal(bb_json_seconds(obj, "str", &v), -1);
+    assert_int_equal(bb_json_seconds(obj, "missing", &v), 0);
+
+    json_decref(obj);
+
+    assert_null(bb_json_object("[1]", 3, 2, &err));
+    assert_string_equal(err, "JSON is not an object");
+    assert_null(bb_json_object("{", 1, 2, &err));
+    assert_string_equal(err, "not valid JSON");
+    assert_null(bb_json_object("{\"a\":1,\"a\":2}", 13, 2, &err));
+    assert_null(bb_json_object("{\"a\":{\"b\":{}}}", 14, 2, &err));
+    assert_string_equal(err, "JSON nested too deeply");
+}
+
+
+static void
+test_token_record(void **state)
+{
+    bb_token_t   t;
+    const char  *err, *json;
+
+    (void) state;
+
+    json = "{\"patient\":\"-20140000008325\",\"client_id\":\"app-1\","
+           "\"app\":\"Sample\",\"scope\":\"patient/Patient.read profile\","
+           "\"exp\":2000000000,\"iat\":1700000000}";
+    assert_int_equal(bb_token_record_parse(json, strlen(json), &t, &err), 0);
+    assert_string_equal(t.patient, "-20140000008325");
+    assert_string_equal(t.client_id, "app-1");
+    assert_string_equal(t.app, "Sample");
+    assert_string_equal(t.scope, "patient/Patient.read profile");
+    assert_true(t.exp == 2000000000LL);
+    assert_true(t.iat == 1700000000LL);
+
+    json = "{\"patient\":\"1\",\"client_id\":\"c\",\"exp\":5}";
+    assert_int_equal(bb_token_record_parse(json, strlen(json), &t, &err), 0);
+    assert_string_equal(t.app, "");
+    assert_string_equal(t.scope, "");
+    assert_true(t.iat == 0);
+
+    json = "{\"patient\":\"a:b\",\"client_id\":\"c\",\"exp\":5}";
+    assert_int_equal(bb_token_record_parse(json, strlen(json), &t, &err), -1);
+    assert_string_equal(err, "token record has no valid \"patient\"");
+
+    json = "{\"patient\":\"1\",\"client_id\":\"c d\",\"exp\":5}";
+    assert_int_equal(bb_token_record_parse(json, strlen(json), &t, &err), -1);
+
+    json = "{\"patient\":\"1\",\"client_id\":\"c\",\"exp\":\"5\"}";
+    assert_int_equal(bb_token_record_parse(json, strlen(json), &t, &err), -1);
+    assert_string_equal(err, "token record has no valid \"exp\"");
+
+    json = "{\"patient\":\"1\",\"client_id\":\"c\"}";
+    assert_int_equal(bb_token_record_parse(json, strlen(json), &t, &err), -1);
+
+    json = "{\"patient\":\"1\",\"client_id\":\"c\",\"exp\":5,\"scope\":7}";
+    assert_int_equal(bb_token_record_parse(json, strlen(json), &t, &err), -1);
+
+    json = "{\"patient\":\"1\",\"client_id\":\"c\",\"exp\":5,\"iat\":true}";
+    assert_int_equal(bb_token_record_parse(json, strlen(json), &t, &err), -1);
+
+    json = "{\"patient\":1,\"client_id\":\"c\",\"exp\":5}";
+    assert_int_equal(bb_token_record_parse(json, strlen(json), &t, &err), -1);
+
+    json = "not json";
+    assert_int_equal(bb_token_record_parse(json, strlen(json), &t, &err), -1);
+    assert_string_equal(err, "not valid JSON");
+}
+
+
+static void
+test_grant(void **state)
+{
+    bb_grant_t   g;
+    const char  *err, *json;
+
+    (void) state;
+
+    json = "{\"created\":100,\"expires\":200,"
+           "\"data_access_type\":\"THIRTEEN_MONTH\"}";
+    assert_int_equal(bb_grant_parse(json, strlen(json), &g, &err), 0);
+    assert_true(g.created == 100 && g.expires == 200);
+
+    json = "{\"created\":100,\"expires\":null}";
+    assert_int_equal(bb_grant_parse(json, strlen(json), &g, &err), 0);
+    assert_true(g.expires == 0);
+
+    json = "{\"created\":100}";
+    assert_int_equal(bb_grant_parse(json, strlen(json), &g, &err), 0);
+
+    json = "{\"expires\":100}";
+    assert_int_equal(bb_grant_parse(json, strlen(json), &g, &err), -1);
+
+    json = "{\"created\":100,\"expires\":\"never\"}";
+    assert_int_equal(bb_grant_parse(json, strlen(json), &g, &err), -1);
+
+    json = "{\"created\":100,\"data_access_type\":1}";
+    assert_int_equal(bb_grant_parse(json, strlen(json), &g, &err), -1);
+}
+
+
+static void
+test_decide(void **state)
+{
+    bb_grant_t   g;
+    bb_token_t   t;
+    const char  *why;
+
+    (void) state;
+
+    memset(&t, 0, sizeof(t));
+    t.exp = 1000;
+    t.iat = 500;
+    g.created = 400;
+    g.expires = 0;
+
+    assert_int_equal(bb_consent_decide(&t, &g, 900, 0, &why),
+                     BB_DECISION_ALLOW);
+    assert_int_equal(bb_consent_decide(&t, &g, 1000, 0, &why),
+                     BB_DECISION_TOKEN_EXPIRED);
+    assert_int_equal(bb_consent_decide(&t, &g, 1000, 30, &why),
+                     BB_DECISION_ALLOW);
+    assert_int_equal(bb_consent_decide(&t, NULL, 900, 0, &why),
+                     BB_DECISION_CONSENT_REVOKED);
+
+    g.expires = 900;
+    assert_int_equal(bb_consent_decide(&t, &g, 900, 0, &why),
+                     BB_DECISION_CONSENT_EXPIRED);
+    assert_int_equal(bb_consent_decide(&t, &g, 899, 0, &why),
+                     BB_DECISION_ALLOW);
+
+    g.expires = 0;
+    g.created = 501;
+    assert_int_equal(bb_consent_decide(&t, &g, 900, 0, &why),
+                     BB_DECISION_TOKEN_SUPERSEDED);
+
+    /* a record that does not say when it was issued cannot be compared */
+    t.iat = 0;
+    assert_int_equal(bb_consent_decide(&t, &g, 900, 0, &why),
+                     BB_DECISION_ALLOW);
+
+    /* expiry is checked before consent: the cheaper answer first */
+    assert_int_equal(bb_consent_decide(&t, NULL, 2000, 0, &why),
+                     BB_DECISION_TOKEN_EXPIRED);
+}
+
+
+static void
+test_ids(void **state)
+{
+    (void) state;
+
+    assert_true(bb_patient_id_valid("-20140000008325", 15));
+    assert_true(bb_patient_id_valid("A.b-9", 5));
+    assert_false(bb_patient_id_valid("", 0));
+    assert_false(bb_patient_id_valid("a/b", 3));
+    assert_false(bb_patient_id_valid("a:b", 3));
+    assert_false(bb_patient_id_valid("a b", 3));
+
+    assert_true(bb_client_id_valid("app-1:x", 7));
+    assert_false(bb_client_id_valid("a b", 3));
+    assert_false(bb_client_id_valid("a\x7f", 2));
+    assert_false(bb_client_id_valid("", 0));
+}
+
+
+static void
+test_decision_names(void **state)
+{
+    (void) state;
+
+    assert_string_equal(bb_decision_name(BB_DECISION_NONE), "");
+    assert_string_equal(bb_decision_name(BB_DECISION_ALLOW), "allow");
+    assert_string_equal(bb_decision_name(BB_DECISION_CONSENT_REVOKED),
+                        "consent_revoked");
+    assert_string_equal(bb_decision_name(BB_DECISION_UNAVAILABLE),
+                        "unavailable");
+    assert_string_equal(bb_decision_name((bb_decision_t) 1000), "");
+}
+
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_scope_parse_forms),
+        cmocka_unit_test(test_scope_parse_rejects),
+        cmocka_unit_test(test_scope_satisfied),
+        cmocka_unit_test(test_scope_list_valid),
+        cmocka_unit_test(test_json_depth),
+        cmocka_unit_test(test_json_readers),
+        cmocka_unit_test(test_token_record),
+        cmocka_unit_test(test_grant),
+        cmocka_unit_test(test_decide),
+        cmocka_unit_test(test_ids),
+        cmocka_unit_test(test_decision_names),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
