@@ -62,12 +62,7 @@ bb_token_record_parse(const char *json, size_t len, bb_token_t *token,
 
     memset(token, 0, sizeof(bb_token_t));
 
-    if (len > BB_RECORD_MAX) {
-        *err = "token record too large";
-        return -1;
-    }
-
-    obj = bb_json_object(json, len, 2, err);
+    obj = bb_json_object(json, len, BB_RECORD_MAX, 2, err);
     if (obj == NULL) {
         return -1;
     }
@@ -131,12 +126,7 @@ bb_grant_parse(const char *json, size_t len, bb_grant_t *grant,
 
     memset(grant, 0, sizeof(bb_grant_t));
 
-    if (len > BB_RECORD_MAX) {
-        *err = "grant too large";
-        return -1;
-    }
-
-    obj = bb_json_object(json, len, 2, err);
+    obj = bb_json_object(json, len, BB_RECORD_MAX, 2, err);
     if (obj == NULL) {
         return -1;
     }

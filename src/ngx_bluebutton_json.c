@@ -56,10 +56,16 @@ bb_json_depth_ok(const char *text, size_t len, int max)
 
 
 json_t *
-bb_json_object(const char *text, size_t len, int max_depth, const char **err)
+bb_json_object(const char *text, size_t len, size_t max_len, int max_depth,
+    const char **err)
 {
     json_t        *obj;
     json_error_t   error;
+
+    if (len > max_len) {
+        *err = "JSON too large";
+        return NULL;
+    }
 
     if (!bb_json_depth_ok(text, len, max_depth)) {
         *err = "JSON nested too deeply";

@@ -16,11 +16,11 @@
 
 
 /*
- * Parses an object of at most max_depth nesting levels.  Returns NULL
- * and sets *err when the text is not such an object.
+ * Parses an object of at most max_len bytes and max_depth nesting levels.
+ * Returns NULL and sets *err when the text is not such an object.
  */
-json_t *bb_json_object(const char *text, size_t len, int max_depth,
-    const char **err);
+json_t *bb_json_object(const char *text, size_t len, size_t max_len,
+    int max_depth, const char **err);
 
 /* Returns 1 when the text nests arrays and objects no deeper than max. */
 int bb_json_depth_ok(const char *text, size_t len, int max);

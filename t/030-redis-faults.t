@@ -140,6 +140,7 @@ BB::start_control(sub { BB::consent('tok') });
 
 
 === TEST 7: HUP reload: the new workers connect and allow as before
+--- skip_eval: 6: $ENV{TEST_NGINX_USE_VALGRIND}
 --- init
 BB::flush();
 BB::consent('tok');

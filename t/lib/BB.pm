@@ -195,25 +195,36 @@ sub stop_redis {
 # 'silent' never answers, 'garbage' answers with what is not RESP.
 sub start_fake {
     my ($port, $mode) = @_;
+    my @clients;
+
+    serve($port, sub {
+        my ($c) = @_;
+        push @clients, $c;
+        return if $mode eq 'silent';
+        sysread $c, my $buf, 4096;
+        syswrite $c, "this is not redis\r\n";
+    });
+}
+
+# Listens on $port and hands each connection to $handler in a child
+# process that lives at most a minute.
+sub serve {
+    my ($port, $handler) = @_;
     stop_fake($port);
 
     my $listen = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
                                        LocalPort => $port, Listen => 16,
                                        ReuseAddr => 1, Proto => 'tcp')
-        or die "fake redis on port $port: $!\n";
+        or die "cannot listen on port $port: $!\n";
 
     my $pid = fork;
     die "fork: $!" unless defined $pid;
 
     if ($pid == 0) {
-        my @clients;
         local $SIG{ALRM} = sub { POSIX::_exit(0) };
         alarm 60;
         while (my $c = $listen->accept) {
-            push @clients, $c;
-            next if $mode eq 'silent';
-            sysread $c, my $buf, 4096;
-            syswrite $c, "this is not redis\r\n";
+            $handler->($c);
         }
         POSIX::_exit(0);
     }
@@ -245,34 +256,17 @@ END
 
 sub start_control {
     my ($seed) = @_;
-    my $port = $ENV{TEST_NGINX_CONTROL_PORT} || 1987;
-    stop_fake($port);
 
-    my $listen = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
-                                       LocalPort => $port, Listen => 16,
-                                       ReuseAddr => 1, Proto => 'tcp')
-        or die "control server on port $port: $!\n";
-
-    my $pid = fork;
-    die "fork: $!" unless defined $pid;
-
-    if ($pid == 0) {
-        local $SIG{ALRM} = sub { POSIX::_exit(0) };
-        alarm 60;
-        while (my $c = $listen->accept) {
-            my $line = <$c>;
-            while (my $h = <$c>) { last if $h =~ /^\r?\n$/ }
-            my ($path) = $line =~ m{^\S+ (\S+)};
-            my $out = eval { control($path, $seed); 'ok' } || "failed: $@";
-            print $c "HTTP/1.1 200 OK\r\nContent-Length: "
-                     . (length($out) + 1) . "\r\nConnection: close\r\n\r\n$out\n";
-            close $c;
-        }
-        POSIX::_exit(0);
-    }
-
-    close $listen;
-    $Servers{$port} = $pid;
+    serve($ENV{TEST_NGINX_CONTROL_PORT} || 1987, sub {
+        my ($c) = @_;
+        my $line = <$c>;
+        while (my $h = <$c>) { last if $h =~ /^\r?\n$/ }
+        my ($path) = $line =~ m{^\S+ (\S+)};
+        my $out = eval { control($path, $seed); 'ok' } || "failed: $@";
+        print $c "HTTP/1.1 200 OK\r\nContent-Length: " . (length($out) + 1)
+                 . "\r\nConnection: close\r\n\r\n$out\n";
+        close $c;
+    });
 }
 
 sub control {

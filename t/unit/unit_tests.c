@@ -162,7 +162,7 @@ test_json_readers(void **state)
 
     json = "{\"s\":\"abc\",\"n\":5,\"f\":5.9,\"neg\":-1,"
            "\"ctl\":\"a\\u0001\",\"long\":\"abcdefgh\",\"str\":\"5\"}";
-    obj = bb_json_object(json, strlen(json), 2, &err);
+    obj = bb_json_object(json, strlen(json), 1000, 2, &err);
     assert_non_null(obj);
 
     assert_int_equal(bb_json_string(obj, "s", buf, sizeof(buf)), 1);
@@ -182,13 +182,15 @@ test_json_readers(void **state)
 
     json_decref(obj);
 
-    assert_null(bb_json_object("[1]", 3, 2, &err));
+    assert_null(bb_json_object("[1]", 3, 1000, 2, &err));
     assert_string_equal(err, "JSON is not an object");
-    assert_null(bb_json_object("{", 1, 2, &err));
+    assert_null(bb_json_object("{", 1, 1000, 2, &err));
     assert_string_equal(err, "not valid JSON");
-    assert_null(bb_json_object("{\"a\":1,\"a\":2}", 13, 2, &err));
-    assert_null(bb_json_object("{\"a\":{\"b\":{}}}", 14, 2, &err));
+    assert_null(bb_json_object("{\"a\":1,\"a\":2}", 13, 1000, 2, &err));
+    assert_null(bb_json_object("{\"a\":{\"b\":{}}}", 14, 1000, 2, &err));
     assert_string_equal(err, "JSON nested too deeply");
+    assert_null(bb_json_object("{\"a\":1}", 7, 6, 2, &err));
+    assert_string_equal(err, "JSON too large");
 }
 
 

@@ -8,7 +8,7 @@ package Test::Nginx::Socket;
 # Sections: main_config http_config config request pipelined_requests
 # more_headers error_code response_body response_body_like
 # response_headers response_headers_like error_log no_error_log
-# must_die init timeout wait.  Environment: TEST_NGINX_BINARY,
+# must_die init timeout wait skip_eval.  Environment: TEST_NGINX_BINARY,
 # TEST_NGINX_SERVER_PORT (or TEST_NGINX_PORT), TEST_NGINX_LOAD_MODULES,
 # TEST_NGINX_USE_HUP, TEST_NGINX_USE_VALGRIND, TEST_NGINX_SERVROOT.
 
@@ -612,6 +612,16 @@ sub run_block {
     my $name = $block->name;
 
     $_->($block) for @Preprocessors;
+
+    # "--- skip_eval: N: code": skip the block's N tests when code is true
+    if (defined(my $skip = $block->skip_eval)) {
+        my ($n, $code) = $skip =~ /^\s*(\d+)\s*:\s*(.*?)\s*$/s
+            or die "$name: bad skip_eval \"$skip\"\n";
+        if (eval $code) {
+            SKIP: { skip("$name - skipped", $n) }
+            return;
+        }
+    }
 
     if (defined $block->must_die) {
         run_must_die($block);
