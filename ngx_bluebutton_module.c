@@ -650,7 +650,7 @@ ngx_bluebutton_init_process(ngx_cycle_t *cycle)
         peers[i]->log = cycle->log;
     }
 
-    return NGX_OK;
+    return ngx_bluebutton_token_init(cycle->log);
 }
 
 

@@ -43,8 +43,11 @@ bb_client_id_valid(const char *s, size_t len)
     }
 
     for (i = 0; i < len; i++) {
-        /* visible ASCII: safe in a Redis key, a header and a log line */
-        if (s[i] <= 0x20 || s[i] >= 0x7f) {
+        /*
+         * visible ASCII: safe in a Redis key, a header and a log line;
+         * no quote or backslash, so that it reads the same escaped or not
+         */
+        if (s[i] <= 0x20 || s[i] >= 0x7f || s[i] == '"' || s[i] == '\\') {
             return 0;
         }
     }

@@ -64,7 +64,7 @@ bb_decision_t bb_consent_decide(const bb_token_t *token,
 /* Return 1 for a valid FHIR resource id. */
 int bb_patient_id_valid(const char *s, size_t len);
 
-/* Return 1 for a client id we can put in a key and a header. */
+/* Return 1 for a client id we can put in a key, a header and a log. */
 int bb_client_id_valid(const char *s, size_t len);
 
 

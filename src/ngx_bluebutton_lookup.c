@@ -1,9 +1,11 @@
 /*
  * One EVALSHA per request.  The script reads the token record and, when
  * it names a client and a patient, the grant of that patient to that
- * client; the C side then checks both against the data contract.  Keys
- * derived inside the script make this a single-instance design: Redis
- * Cluster is not supported.
+ * client, and returns the client and patient it used.  The script only
+ * finds those two values; the record is parsed strictly here, and a
+ * grant read for any other client or patient than the record's is
+ * refused.  Keys derived inside the script make this a single-instance
+ * design: Redis Cluster is not supported.
  */
 
 #include <openssl/evp.h>
@@ -20,19 +22,18 @@ static void ngx_bluebutton_lookup_done(ngx_http_request_t *r,
     ngx_bluebutton_ctx_t *ctx, redisReply *reply);
 static ngx_int_t ngx_bluebutton_lookup_unavailable(ngx_http_request_t *r,
     ngx_bluebutton_ctx_t *ctx, const char *what);
+static ngx_uint_t ngx_bluebutton_lookup_same(redisReply *rr, const char *s);
 
 
+/* patterns, not cjson: a JSON decode per request would double its cost */
 static ngx_str_t  ngx_bluebutton_lookup_script = ngx_string(
     "local t = redis.call('GET', KEYS[1])\n"
     "if not t then return {} end\n"
-    "local ok, rec = pcall(cjson.decode, t)\n"
-    "if not ok or type(rec) ~= 'table'\n"
-    "   or type(rec.client_id) ~= 'string'\n"
-    "   or type(rec.patient) ~= 'string' then\n"
-    "  return {t}\n"
-    "end\n"
-    "return {t, redis.call('GET', ARGV[1] .. 'grant:' .. rec.client_id\n"
-    "                             .. ':' .. rec.patient)}\n");
+    "local c = string.match(t, '\"client_id\"%s*:%s*\"([^\"\\\\]+)\"')\n"
+    "local p = string.match(t, '\"patient\"%s*:%s*\"([^\"\\\\]+)\"')\n"
+    "if not c or not p then return {t} end\n"
+    "return {t, redis.call('GET', ARGV[1] .. 'grant:' .. c .. ':' .. p),"
+    " c, p}\n");
 
 static u_char  ngx_bluebutton_lookup_sha[40];
 
@@ -166,7 +167,10 @@ ngx_bluebutton_lookup_done(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
     const char  *err;
     redisReply  *t, *gr;
 
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements > 2) {
+    if (reply->type != REDIS_REPLY_ARRAY
+        || (reply->elements != 0 && reply->elements != 1
+            && reply->elements != 4))
+    {
         ngx_bluebutton_set_cause(r, ctx, "unexpected reply of type %d",
                                  reply->type);
         ctx->decision = BB_DECISION_UNAVAILABLE;
@@ -180,11 +184,13 @@ ngx_bluebutton_lookup_done(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
     }
 
     t = reply->element[0];
-    gr = reply->elements == 2 ? reply->element[1] : NULL;
+    gr = reply->elements == 4 ? reply->element[1] : NULL;
 
     if (t->type != REDIS_REPLY_STRING
         || (gr && gr->type != REDIS_REPLY_STRING
-            && gr->type != REDIS_REPLY_NIL))
+            && gr->type != REDIS_REPLY_NIL)
+        || (gr && (reply->element[2]->type != REDIS_REPLY_STRING
+                   || reply->element[3]->type != REDIS_REPLY_STRING)))
     {
         ngx_bluebutton_set_cause(r, ctx, "unexpected reply element types");
         ctx->decision = BB_DECISION_UNAVAILABLE;
@@ -205,9 +211,22 @@ ngx_bluebutton_lookup_done(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
         return;
     }
 
+    /* the grant must be the one of this record's client and patient */
+
+    if (gr == NULL
+        || !ngx_bluebutton_lookup_same(reply->element[2], token->client_id)
+        || !ngx_bluebutton_lookup_same(reply->element[3], token->patient))
+    {
+        ngx_bluebutton_set_cause(r, ctx, "the token record is malformed "
+                                 "(its client and patient cannot be read "
+                                 "unambiguously)");
+        ctx->decision = BB_DECISION_UNAVAILABLE;
+        return;
+    }
+
     g = NULL;
 
-    if (gr && gr->type == REDIS_REPLY_STRING) {
+    if (gr->type == REDIS_REPLY_STRING) {
         if (bb_grant_parse(gr->str, gr->len, &grant, &err) != 0) {
             ngx_bluebutton_set_cause(r, ctx, "the grant of client \"%s\" "
                                      "for patient \"%s\" is malformed (%s)",
@@ -222,6 +241,13 @@ ngx_bluebutton_lookup_done(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
     ctx->token = token;
     ctx->decision = bb_consent_decide(token, g, (long long) ngx_time(), 0,
                                       &ctx->why);
+}
+
+
+static ngx_uint_t
+ngx_bluebutton_lookup_same(redisReply *rr, const char *s)
+{
+    return rr->len == ngx_strlen(s) && ngx_memcmp(rr->str, s, rr->len) == 0;
 }
 
 

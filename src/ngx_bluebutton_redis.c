@@ -2,6 +2,9 @@
  * hiredis' event hooks mapped onto an nginx connection that wraps the
  * Redis socket.  Events are level-triggered, as hiredis reads at most one
  * buffer per call and expects to be called again while data is waiting.
+ * Commands queued while the worker handles events are written together
+ * from a posted write event, at the end of the same loop iteration; only
+ * a write that would block waits for the socket.
  *
  * Replies are matched to commands by hiredis' FIFO of callbacks.  A
  * command whose request went away is only marked cancelled, so that its
@@ -471,7 +474,11 @@ ngx_bluebutton_redis_write_handler(ngx_event_t *ev)
     ngx_connection_t             *c = ev->data;
     ngx_bluebutton_redis_peer_t  *peer = c->data;
 
+    peer->writing = 1;
     redisAsyncHandleWrite(peer->ac);
+
+    /* the context may be gone: the cleanup hook resets the peer */
+    peer->writing = 0;
 }
 
 
@@ -514,6 +521,16 @@ ngx_bluebutton_redis_add_write(void *privdata)
 
     ev = peer->connection->write;
 
+    if (peer->connected && !peer->writing) {
+        if (!ev->posted && !ev->active) {
+            ngx_post_event(ev, &ngx_posted_events);
+        }
+
+        return;
+    }
+
+    /* connecting, or a write that would block: wait for the socket */
+
     if (!ev->active) {
         (void) ngx_add_event(ev, NGX_WRITE_EVENT, NGX_LEVEL_EVENT);
     }
@@ -531,6 +548,10 @@ ngx_bluebutton_redis_del_write(void *privdata)
 
     if (ev->active) {
         (void) ngx_del_event(ev, NGX_WRITE_EVENT, 0);
+    }
+
+    if (ev->posted) {
+        ngx_delete_posted_event(ev);
     }
 }
 
@@ -574,6 +595,7 @@ ngx_bluebutton_redis_cleanup(void *privdata)
     peer->ac = NULL;
     peer->connection = NULL;
     peer->connected = 0;
+    peer->writing = 0;
 
     if (ngx_exiting || ngx_terminate || ngx_quit) {
         return;

@@ -54,6 +54,7 @@ struct ngx_bluebutton_redis_peer_s {
     const char                   *drop_reason;
     ngx_log_t                    *log;
     unsigned                      connected:1;
+    unsigned                      writing:1;
 };
 
 

@@ -10,6 +10,27 @@
 static ngx_int_t ngx_bluebutton_b64token(u_char *p, size_t len);
 
 
+/* fetched once: an implicit fetch per digest costs more than the digest */
+static EVP_MD  *ngx_bluebutton_sha256;
+
+
+ngx_int_t
+ngx_bluebutton_token_init(ngx_log_t *log)
+{
+    if (ngx_bluebutton_sha256 == NULL) {
+        ngx_bluebutton_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+
+        if (ngx_bluebutton_sha256 == NULL) {
+            ngx_log_error(NGX_LOG_EMERG, log, 0,
+                          "bluebutton: SHA-256 is not available");
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
 bb_decision_t
 ngx_bluebutton_token_get(ngx_http_request_t *r,
     ngx_bluebutton_loc_conf_t *blcf, ngx_bluebutton_ctx_t *ctx,
@@ -103,7 +124,8 @@ ngx_bluebutton_token_hash(ngx_bluebutton_ctx_t *ctx, ngx_str_t *token)
     u_char        md[EVP_MAX_MD_SIZE];
     unsigned int  n;
 
-    if (EVP_Digest(token->data, token->len, md, &n, EVP_sha256(), NULL)
+    if (EVP_Digest(token->data, token->len, md, &n, ngx_bluebutton_sha256,
+                   NULL)
         != 1)
     {
         return NGX_ERROR;

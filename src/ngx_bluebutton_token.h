@@ -10,6 +10,9 @@
 #include "ngx_bluebutton.h"
 
 
+/* Fetches the digest once per process. */
+ngx_int_t ngx_bluebutton_token_init(ngx_log_t *log);
+
 /*
  * Finds the bearer token.  Returns BB_DECISION_NONE with *token set, or
  * the refusal, with ctx->why set and ctx->missing for a request that

@@ -705,3 +705,44 @@ POST /v2/fhir/Patient
 --- more_headers
 Authorization: Bearer tok-nobody
 --- error_code: 401
+
+
+
+=== TEST 33: a record that names another client and patient in a nested object is refused
+--- init
+BB::flush();
+BB::grant('evil-app', '-2');
+BB::grant('app-1', '-1');
+BB::set(BB::token_key('tok-nested'), '{"x":{"client_id":"evil-app","patient":"-2"},"patient":"-1","client_id":"app-1","scope":"","exp":' . (time() + 600) . '}');
+--- config
+    location /v2/fhir/ {
+        bluebutton on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+--- request
+GET /v2/fhir/Patient
+--- more_headers
+Authorization: Bearer tok-nested
+--- error_code: 503
+--- error_log
+the token record is malformed (its client and patient cannot be read unambiguously)
+
+
+
+=== TEST 34: whitespace and key order in the record do not matter
+--- init
+BB::flush();
+BB::grant('app-1', '-1');
+BB::set(BB::token_key('tok-spaced'), '{ "exp" : ' . (time() + 600) . ' , "patient" :  "-1", "client_id"	: "app-1" }');
+--- config
+    location /v2/fhir/ {
+        bluebutton on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+--- request
+GET /v2/fhir/Patient
+--- more_headers
+Authorization: Bearer tok-spaced
+--- error_code: 200
+--- response_body
+backend GET /v2/fhir/Patient patient=[patientId:-1] client=[app-1] app=[] authorization=[]

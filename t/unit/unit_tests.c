@@ -340,6 +340,8 @@ test_ids(void **state)
     assert_true(bb_client_id_valid("app-1:x", 7));
     assert_false(bb_client_id_valid("a b", 3));
     assert_false(bb_client_id_valid("a\x7f", 2));
+    assert_false(bb_client_id_valid("a\"b", 3));
+    assert_false(bb_client_id_valid("a\\b", 3));
     assert_false(bb_client_id_valid("", 0));
 }
 
