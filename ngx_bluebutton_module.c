@@ -15,6 +15,7 @@
 #include "ngx_bluebutton_token.h"
 #include "ngx_bluebutton_lookup.h"
 #include "ngx_bluebutton_headers.h"
+#include "ngx_bluebutton_route.h"
 #include "ngx_bluebutton_response.h"
 #include "ngx_bluebutton_variables.h"
 
@@ -47,12 +48,19 @@ static char *ngx_bluebutton_redis_auth(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_bluebutton_scope(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_bluebutton_fhir_types(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_bluebutton_quoted_string(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_bluebutton_header_name(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_bluebutton_prefix(ngx_conf_t *cf, void *post, void *data);
 static char *ngx_bluebutton_database(ngx_conf_t *cf, void *post, void *data);
+
+
+static char  *ngx_bluebutton_fhir_default_types[] = {
+    "Patient", "Coverage", "ExplanationOfBenefit", NULL
+};
 
 
 static ngx_conf_post_handler_pt  ngx_bluebutton_realm_p =
@@ -85,6 +93,20 @@ static ngx_command_t  ngx_bluebutton_commands[] = {
     { ngx_string("bluebutton_scope"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_bluebutton_scope,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("bluebutton_fhir"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_bluebutton_loc_conf_t, fhir),
+      NULL },
+
+    { ngx_string("bluebutton_fhir_types"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_bluebutton_fhir_types,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -232,6 +254,23 @@ ngx_bluebutton_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (blcf->fhir) {
+        rc = ngx_bluebutton_route_classify(r, blcf, ctx);
+
+        if (rc == NGX_ABORT) {
+            return ngx_bluebutton_refuse(r, ctx);
+        }
+
+        if (rc == NGX_DECLINED) {
+            /* public: no token needed, and no identity passed on */
+            if (ngx_bluebutton_headers_strip(r, blcf) != NGX_OK) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            return NGX_DECLINED;
+        }
+    }
+
     ctx->decision = ngx_bluebutton_token_get(r, blcf, ctx, &token);
 
     if (ctx->decision != BB_DECISION_NONE) {
@@ -258,10 +297,21 @@ static ngx_int_t
 ngx_bluebutton_decide(ngx_http_request_t *r, ngx_bluebutton_loc_conf_t *blcf,
     ngx_bluebutton_ctx_t *ctx)
 {
+    ngx_int_t    rc;
     ngx_uint_t   i;
     bb_scope_t  *required;
 
     if (ctx->decision != BB_DECISION_ALLOW) {
+        return ngx_bluebutton_refuse(r, ctx);
+    }
+
+    rc = ngx_bluebutton_route_bind(r, ctx);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_ABORT) {
         return ngx_bluebutton_refuse(r, ctx);
     }
 
@@ -401,8 +451,11 @@ ngx_bluebutton_preconfiguration(ngx_conf_t *cf)
 static ngx_int_t
 ngx_bluebutton_init(ngx_conf_t *cf)
 {
-    ngx_http_handler_pt        *h;
-    ngx_http_core_main_conf_t  *cmcf;
+    ngx_http_handler_pt         *h;
+    ngx_http_core_main_conf_t   *cmcf;
+    ngx_bluebutton_main_conf_t  *bmcf;
+
+    static ngx_str_t  request_id = ngx_string("request_id");
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
@@ -412,6 +465,13 @@ ngx_bluebutton_init(ngx_conf_t *cf)
     }
 
     *h = ngx_bluebutton_handler;
+
+    bmcf = ngx_http_conf_get_module_main_conf(cf, ngx_bluebutton_module);
+
+    bmcf->request_id_index = ngx_http_get_variable_index(cf, &request_id);
+    if (bmcf->request_id_index == NGX_ERROR) {
+        return NGX_ERROR;
+    }
 
     return NGX_OK;
 }
@@ -572,6 +632,8 @@ ngx_bluebutton_create_loc_conf(ngx_conf_t *cf)
     blcf->pass_authorization = NGX_CONF_UNSET;
     blcf->max_token_size = NGX_CONF_UNSET_SIZE;
     blcf->retry_after = NGX_CONF_UNSET;
+    blcf->fhir = NGX_CONF_UNSET;
+    blcf->fhir_types = NGX_CONF_UNSET_PTR;
 
     return blcf;
 }
@@ -583,7 +645,8 @@ ngx_bluebutton_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_bluebutton_loc_conf_t  *prev = parent;
     ngx_bluebutton_loc_conf_t  *conf = child;
 
-    ngx_bluebutton_srv_conf_t  *bscf;
+    char                       **tp, **type;
+    ngx_bluebutton_srv_conf_t   *bscf;
 
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
     ngx_conf_merge_str_value(conf->realm, prev->realm, "bluebutton");
@@ -608,6 +671,27 @@ ngx_bluebutton_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_size_value(conf->max_token_size, prev->max_token_size,
                               8192);
     ngx_conf_merge_sec_value(conf->retry_after, prev->retry_after, 5);
+    ngx_conf_merge_value(conf->fhir, prev->fhir, 0);
+    ngx_conf_merge_ptr_value(conf->fhir_types, prev->fhir_types, NULL);
+
+    if (conf->fhir_types == NULL) {
+        conf->fhir_types = ngx_array_create(cf->pool, 3, sizeof(char *));
+        if (conf->fhir_types == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        for (type = ngx_bluebutton_fhir_default_types; *type; type++) {
+            tp = ngx_array_push(conf->fhir_types);
+            if (tp == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            *tp = *type;
+        }
+
+        /* the default is shared upwards, built once */
+        prev->fhir_types = conf->fhir_types;
+    }
 
     if (conf->max_token_size == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -789,6 +873,65 @@ ngx_bluebutton_scope(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     blcf->scope_text.len = p - blcf->scope_text.data;
 
     return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_bluebutton_fhir_types(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_bluebutton_loc_conf_t  *blcf = conf;
+
+    char        **tp;
+    ngx_str_t    *value;
+    ngx_uint_t    i, k;
+
+    if (blcf->fhir_types != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    blcf->fhir_types = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                        sizeof(char *));
+    if (blcf->fhir_types == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        /* a FHIR resource type: a capital, then letters */
+
+        if (value[i].len == 0 || value[i].len > BB_SCOPE_TYPE_MAX
+            || value[i].data[0] < 'A' || value[i].data[0] > 'Z')
+        {
+            goto invalid;
+        }
+
+        for (k = 1; k < value[i].len; k++) {
+            if (!((value[i].data[k] >= 'A' && value[i].data[k] <= 'Z')
+                  || (value[i].data[k] >= 'a' && value[i].data[k] <= 'z')))
+            {
+                goto invalid;
+            }
+        }
+
+        tp = ngx_array_push(blcf->fhir_types);
+        if (tp == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        /* ngx_conf_read_token() leaves every argument NUL-terminated */
+        *tp = (char *) value[i].data;
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid resource type \"%V\" in \"%V\"",
+                       &value[i], &cmd->name);
+    return NGX_CONF_ERROR;
 }
 
 

@@ -13,6 +13,7 @@
 #include "ngx_bluebutton_decision.h"
 #include "ngx_bluebutton_consent.h"
 #include "ngx_bluebutton_scope.h"
+#include "ngx_bluebutton_fhir.h"
 #include "ngx_bluebutton_redis.h"
 
 
@@ -22,6 +23,7 @@
 
 typedef struct {
     ngx_array_t                   peers;     /* ngx_bluebutton_redis_peer_t * */
+    ngx_int_t                     request_id_index;
 } ngx_bluebutton_main_conf_t;
 
 
@@ -43,6 +45,8 @@ typedef struct {
     ngx_str_t                     app_header;
     size_t                        max_token_size;
     time_t                        retry_after;
+    ngx_flag_t                    fhir;
+    ngx_array_t                  *fhir_types;  /* char *, NUL-terminated */
 } ngx_bluebutton_loc_conf_t;
 
 
@@ -51,6 +55,8 @@ typedef struct {
     bb_decision_t                 decision;
     const char                   *why;       /* description for the client */
     ngx_str_t                     cause;     /* for the error log only */
+    ngx_str_t                     required;  /* scope named in a 403 */
+    bb_fhir_route_t               route;     /* with bluebutton_fhir */
     u_char                        token_hash[64];
     bb_token_t                   *token;     /* known once looked up */
     ngx_bluebutton_redis_cmd_t   *cmd;       /* in flight, or NULL */
@@ -60,6 +66,7 @@ typedef struct {
     unsigned                      missing:1;  /* no bearer credentials */
     unsigned                      eval_sent:1;
     unsigned                      headers_set:1;
+    unsigned                      routed:1;
 } ngx_bluebutton_ctx_t;
 
 

@@ -15,7 +15,10 @@ static const char  *bb_decision_names[] = {
     "consent_revoked",
     "consent_expired",
     "insufficient_scope",
-    "unavailable"
+    "unavailable",
+    "not_found",
+    "method_not_allowed",
+    "patient_mismatch"
 };
 
 

@@ -11,22 +11,18 @@
 static ngx_uint_t ngx_bluebutton_header_managed(ngx_table_elt_t *h,
     ngx_bluebutton_loc_conf_t *blcf);
 static ngx_int_t ngx_bluebutton_header_add(ngx_http_request_t *r,
-    ngx_list_t *headers, ngx_str_t *name, ngx_str_t *value);
+    ngx_str_t *name, ngx_str_t *value);
+static ngx_int_t ngx_bluebutton_headers_original(ngx_http_request_t *r);
 
 
 ngx_int_t
-ngx_bluebutton_headers_set(ngx_http_request_t *r,
-    ngx_bluebutton_loc_conf_t *blcf, ngx_bluebutton_ctx_t *ctx)
+ngx_bluebutton_headers_strip(ngx_http_request_t *r,
+    ngx_bluebutton_loc_conf_t *blcf)
 {
-    ngx_str_t         value;
     ngx_uint_t        i;
     ngx_list_t        old;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h, *copy;
-
-    if (ctx->headers_set) {
-        return NGX_OK;
-    }
 
     /* the old parts stay where they are; only the list head is new */
 
@@ -81,6 +77,24 @@ ngx_bluebutton_headers_set(ngx_http_request_t *r,
         r->headers_in.authorization = NULL;
     }
 
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_bluebutton_headers_set(ngx_http_request_t *r,
+    ngx_bluebutton_loc_conf_t *blcf, ngx_bluebutton_ctx_t *ctx)
+{
+    ngx_str_t  value;
+
+    if (ctx->headers_set) {
+        return NGX_OK;
+    }
+
+    if (ngx_bluebutton_headers_strip(r, blcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     value.len = sizeof("patientId:") - 1 + ngx_strlen(ctx->token->patient);
     value.data = ngx_pnalloc(r->pool, value.len);
     if (value.data == NULL) {
@@ -89,8 +103,7 @@ ngx_bluebutton_headers_set(ngx_http_request_t *r,
 
     ngx_sprintf(value.data, "patientId:%s", ctx->token->patient);
 
-    if (ngx_bluebutton_header_add(r, &r->headers_in.headers,
-                                  &blcf->patient_header, &value)
+    if (ngx_bluebutton_header_add(r, &blcf->patient_header, &value)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -99,8 +112,7 @@ ngx_bluebutton_headers_set(ngx_http_request_t *r,
     value.data = (u_char *) ctx->token->client_id;
     value.len = ngx_strlen(value.data);
 
-    if (ngx_bluebutton_header_add(r, &r->headers_in.headers,
-                                  &blcf->client_header, &value)
+    if (ngx_bluebutton_header_add(r, &blcf->client_header, &value)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -110,16 +122,80 @@ ngx_bluebutton_headers_set(ngx_http_request_t *r,
     value.len = ngx_strlen(value.data);
 
     if (value.len
-        && ngx_bluebutton_header_add(r, &r->headers_in.headers,
-                                     &blcf->app_header, &value)
-           != NGX_OK)
+        && ngx_bluebutton_header_add(r, &blcf->app_header, &value) != NGX_OK)
     {
+        return NGX_ERROR;
+    }
+
+    if (blcf->fhir && ngx_bluebutton_headers_original(r) != NGX_OK) {
         return NGX_ERROR;
     }
 
     ctx->headers_set = 1;
 
     return NGX_OK;
+}
+
+
+/*
+ * What the client asked for, before any forced search parameter, and the
+ * request id, as the Blue Button API tells its backend.
+ */
+static ngx_int_t
+ngx_bluebutton_headers_original(ngx_http_request_t *r)
+{
+    u_char                      *q;
+    ngx_str_t                    value, query;
+    ngx_http_variable_value_t   *id;
+    ngx_bluebutton_main_conf_t  *bmcf;
+
+    static ngx_str_t  url = ngx_string("BlueButton-OriginalUrl");
+    static ngx_str_t  query_name = ngx_string("BlueButton-OriginalQuery");
+    static ngx_str_t  id_name = ngx_string("BlueButton-OriginalQueryId");
+
+    value.len = sizeof("https://") - 1 + r->headers_in.server.len
+                + r->unparsed_uri.len;
+    value.data = ngx_pnalloc(r->pool, value.len);
+    if (value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    value.len = ngx_sprintf(value.data, "%s://%V%V",
+#if (NGX_HTTP_SSL)
+                            r->connection->ssl ? "https" : "http",
+#else
+                            "http",
+#endif
+                            &r->headers_in.server, &r->unparsed_uri)
+                - value.data;
+
+    if (ngx_bluebutton_header_add(r, &url, &value) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    q = ngx_strlchr(r->unparsed_uri.data,
+                    r->unparsed_uri.data + r->unparsed_uri.len, '?');
+
+    query.data = q ? q + 1 : r->unparsed_uri.data;
+    query.len = q ? (size_t) (r->unparsed_uri.data + r->unparsed_uri.len
+                              - q - 1)
+                  : 0;
+
+    if (ngx_bluebutton_header_add(r, &query_name, &query) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    bmcf = ngx_http_get_module_main_conf(r, ngx_bluebutton_module);
+
+    id = ngx_http_get_indexed_variable(r, bmcf->request_id_index);
+    if (id == NULL || id->not_found) {
+        return NGX_OK;
+    }
+
+    value.data = id->data;
+    value.len = id->len;
+
+    return ngx_bluebutton_header_add(r, &id_name, &value);
 }
 
 
@@ -147,12 +223,12 @@ ngx_bluebutton_header_managed(ngx_table_elt_t *h,
 
 
 static ngx_int_t
-ngx_bluebutton_header_add(ngx_http_request_t *r, ngx_list_t *headers,
-    ngx_str_t *name, ngx_str_t *value)
+ngx_bluebutton_header_add(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *value)
 {
     ngx_table_elt_t  *h;
 
-    h = ngx_list_push(headers);
+    h = ngx_list_push(&r->headers_in.headers);
     if (h == NULL) {
         return NGX_ERROR;
     }

@@ -10,6 +10,11 @@
 #include "ngx_bluebutton.h"
 
 
+/* Removes client-sent identity headers (and Authorization, by default). */
+ngx_int_t ngx_bluebutton_headers_strip(ngx_http_request_t *r,
+    ngx_bluebutton_loc_conf_t *blcf);
+
+/* Strips, then sets the verified identity; once per request. */
 ngx_int_t ngx_bluebutton_headers_set(ngx_http_request_t *r,
     ngx_bluebutton_loc_conf_t *blcf, ngx_bluebutton_ctx_t *ctx);
 

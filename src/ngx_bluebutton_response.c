@@ -11,10 +11,15 @@
 
 typedef struct {
     ngx_uint_t   status;
-    const char  *error;
+    const char  *error;        /* OAuth error code, or ours */
+    const char  *issue;        /* FHIR OperationOutcome issue code */
+    ngx_uint_t   challenge;    /* send WWW-Authenticate */
 } ngx_bluebutton_refusal_t;
 
 
+static ngx_bluebutton_refusal_t ngx_bluebutton_refusal(
+    ngx_bluebutton_ctx_t *ctx);
+static ngx_uint_t ngx_bluebutton_wants_fhir(ngx_http_request_t *r);
 static ngx_int_t ngx_bluebutton_push_header(ngx_http_request_t *r,
     const char *name, ngx_str_t *value, ngx_table_elt_t **elt);
 static u_char *ngx_bluebutton_json_string(u_char *p, const char *name,
@@ -26,27 +31,64 @@ ngx_bluebutton_refusal(ngx_bluebutton_ctx_t *ctx)
 {
     ngx_bluebutton_refusal_t  ref;
 
+    ref.challenge = 1;
+
     switch (ctx->decision) {
 
     case BB_DECISION_INVALID_REQUEST:
         ref.status = ctx->missing ? NGX_HTTP_UNAUTHORIZED
                                   : NGX_HTTP_BAD_REQUEST;
         ref.error = "invalid_request";
+        ref.issue = ctx->missing ? "login" : "invalid";
         break;
 
     case BB_DECISION_INSUFFICIENT_SCOPE:
         ref.status = NGX_HTTP_FORBIDDEN;
         ref.error = "insufficient_scope";
+        ref.issue = "forbidden";
         break;
 
     case BB_DECISION_UNAVAILABLE:
         ref.status = NGX_HTTP_SERVICE_UNAVAILABLE;
         ref.error = "temporarily_unavailable";
+        ref.issue = "transient";
+        ref.challenge = 0;
+        break;
+
+    case BB_DECISION_NOT_FOUND:
+        ref.status = NGX_HTTP_NOT_FOUND;
+        ref.error = "not_found";
+        ref.issue = "not-found";
+        ref.challenge = 0;
+        break;
+
+    case BB_DECISION_METHOD_NOT_ALLOWED:
+        ref.status = NGX_HTTP_NOT_ALLOWED;
+        ref.error = "method_not_allowed";
+        ref.issue = "not-supported";
+        ref.challenge = 0;
+        break;
+
+    case BB_DECISION_PATIENT_MISMATCH:
+        /* as the Blue Button API: another's resource does not exist */
+        if (ctx->route.kind == BB_FHIR_READ) {
+            ref.status = NGX_HTTP_NOT_FOUND;
+            ref.error = "not_found";
+            ref.issue = "not-found";
+
+        } else {
+            ref.status = NGX_HTTP_FORBIDDEN;
+            ref.error = "forbidden";
+            ref.issue = "forbidden";
+        }
+
+        ref.challenge = 0;
         break;
 
     default:
         ref.status = NGX_HTTP_UNAUTHORIZED;
         ref.error = "invalid_token";
+        ref.issue = "login";
         break;
     }
 
@@ -61,8 +103,8 @@ ngx_bluebutton_refuse(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx)
     size_t                      len;
     ngx_int_t                   rc;
     ngx_buf_t                  *b;
-    ngx_str_t                   error, why, value, *scope;
-    ngx_uint_t                  level;
+    ngx_str_t                   error, why, value, issue, *scope;
+    ngx_uint_t                  level, fhir;
     ngx_chain_t                 out;
     ngx_bluebutton_refusal_t    ref;
     ngx_bluebutton_loc_conf_t  *blcf;
@@ -79,8 +121,12 @@ ngx_bluebutton_refuse(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx)
     error.len = ngx_strlen(ref.error);
     why.data = (u_char *) (ctx->why ? ctx->why : "");
     why.len = ngx_strlen(why.data);
-    scope = ctx->decision == BB_DECISION_INSUFFICIENT_SCOPE
-            ? &blcf->scope_text : NULL;
+
+    scope = NULL;
+
+    if (ctx->decision == BB_DECISION_INSUFFICIENT_SCOPE) {
+        scope = ctx->required.len ? &ctx->required : &blcf->scope_text;
+    }
 
     level = ctx->decision == BB_DECISION_UNAVAILABLE ? NGX_LOG_ERR
                                                      : NGX_LOG_INFO;
@@ -100,7 +146,7 @@ ngx_bluebutton_refuse(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx)
 
     /* the challenge: realm, then error attributes unless none were sent */
 
-    if (ref.status != NGX_HTTP_SERVICE_UNAVAILABLE) {
+    if (ref.challenge) {
         len = sizeof("Bearer realm=\"\", error=\"\", error_description=\"\", "
                      "scope=\"\"") - 1
               + blcf->realm.len + error.len + why.len
@@ -131,8 +177,9 @@ ngx_bluebutton_refuse(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx)
         {
             goto failed;
         }
+    }
 
-    } else {
+    if (ref.status == NGX_HTTP_SERVICE_UNAVAILABLE) {
         value.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
         if (value.data == NULL) {
             goto failed;
@@ -148,6 +195,14 @@ ngx_bluebutton_refuse(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx)
         }
     }
 
+    if (ref.status == NGX_HTTP_NOT_ALLOWED) {
+        ngx_str_set(&value, "GET, HEAD");
+
+        if (ngx_bluebutton_push_header(r, "Allow", &value, NULL) != NGX_OK) {
+            goto failed;
+        }
+    }
+
     ngx_str_set(&value, "no-store");
 
     if (ngx_bluebutton_push_header(r, "Cache-Control", &value, NULL)
@@ -156,10 +211,20 @@ ngx_bluebutton_refuse(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx)
         goto failed;
     }
 
-    /* {"error":"...","error_description":"...","scope":"..."} */
+    /*
+     * {"error":"...","error_description":"...","scope":"..."}, or for FHIR
+     * clients {"resourceType":"OperationOutcome","issue":[{"severity":
+     * "error","code":"...","diagnostics":"..."}]}
+     */
 
-    len = sizeof("{\"error\":\"\",\"error_description\":\"\",\"scope\":\"\"}\n")
-          + error.len + 6 * why.len + (scope ? 6 * scope->len : 0);
+    fhir = ngx_bluebutton_wants_fhir(r);
+
+    len = sizeof("{\"resourceType\":\"OperationOutcome\",\"issue\":[{"
+                 "\"severity\":\"error\",\"code\":\"\",\"diagnostics\":\"\","
+                 "\"error\":\"\",\"error_description\":\"\","
+                 "\"scope\":\"\"}]}\n")
+          + sizeof("not-supported") + error.len + 6 * why.len
+          + (scope ? 6 * scope->len : 0);
 
     b = ngx_create_temp_buf(r->pool, len);
     if (b == NULL) {
@@ -167,24 +232,43 @@ ngx_bluebutton_refuse(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx)
     }
 
     p = b->last;
-    *p++ = '{';
-    p = ngx_bluebutton_json_string(p, "error", &error);
-    *p++ = ',';
-    p = ngx_bluebutton_json_string(p, "error_description", &why);
 
-    if (scope) {
+    if (fhir) {
+        issue.data = (u_char *) ref.issue;
+        issue.len = ngx_strlen(ref.issue);
+
+        p = ngx_cpymem(p, "{\"resourceType\":\"OperationOutcome\","
+                          "\"issue\":[{\"severity\":\"error\",",
+                       sizeof("{\"resourceType\":\"OperationOutcome\","
+                              "\"issue\":[{\"severity\":\"error\",") - 1);
+        p = ngx_bluebutton_json_string(p, "code", &issue);
         *p++ = ',';
-        p = ngx_bluebutton_json_string(p, "scope", scope);
+        p = ngx_bluebutton_json_string(p, "diagnostics", &why);
+        p = ngx_cpymem(p, "}]}\n", 4);
+
+        ngx_str_set(&r->headers_out.content_type, "application/fhir+json");
+
+    } else {
+        *p++ = '{';
+        p = ngx_bluebutton_json_string(p, "error", &error);
+        *p++ = ',';
+        p = ngx_bluebutton_json_string(p, "error_description", &why);
+
+        if (scope) {
+            *p++ = ',';
+            p = ngx_bluebutton_json_string(p, "scope", scope);
+        }
+
+        *p++ = '}';
+        *p++ = '\n';
+
+        ngx_str_set(&r->headers_out.content_type, "application/json");
     }
 
-    *p++ = '}';
-    *p++ = '\n';
     b->last = p;
-
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
 
-    ngx_str_set(&r->headers_out.content_type, "application/json");
     r->headers_out.content_type_len = r->headers_out.content_type.len;
     r->headers_out.content_length_n = b->last - b->pos;
 
@@ -207,6 +291,44 @@ failed:
     ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
 
     return NGX_DONE;
+}
+
+
+static ngx_uint_t
+ngx_bluebutton_wants_fhir(ngx_http_request_t *r)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    static ngx_str_t  fhir = ngx_string("application/fhir+json");
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return 0;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == sizeof("Accept") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Accept",
+                               sizeof("Accept") - 1) == 0
+            && ngx_strlcasestrn(h[i].value.data,
+                                h[i].value.data + h[i].value.len,
+                                fhir.data, fhir.len - 1)
+               != NULL)
+        {
+            return 1;
+        }
+    }
 }
 
 

@@ -13,7 +13,8 @@ enum {
     NGX_BLUEBUTTON_VAR_APP,
     NGX_BLUEBUTTON_VAR_SCOPE,
     NGX_BLUEBUTTON_VAR_TOKEN_HASH,
-    NGX_BLUEBUTTON_VAR_DECISION
+    NGX_BLUEBUTTON_VAR_DECISION,
+    NGX_BLUEBUTTON_VAR_RESOURCE_TYPE
 };
 
 
@@ -40,6 +41,9 @@ static ngx_http_variable_t  ngx_bluebutton_vars[] = {
 
     { ngx_string("bluebutton_decision"), NULL, ngx_bluebutton_variable,
       NGX_BLUEBUTTON_VAR_DECISION, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("bluebutton_resource_type"), NULL, ngx_bluebutton_variable,
+      NGX_BLUEBUTTON_VAR_RESOURCE_TYPE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -84,6 +88,14 @@ ngx_bluebutton_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
 
     case NGX_BLUEBUTTON_VAR_DECISION:
         s = bb_decision_name(ctx->decision);
+        break;
+
+    case NGX_BLUEBUTTON_VAR_RESOURCE_TYPE:
+        s = ctx->route.kind == BB_FHIR_USERINFO ? "userinfo"
+            : ctx->route.kind == BB_FHIR_PUBLIC ? NULL : ctx->route.type;
+        if (s && *s == '\0') {
+            s = NULL;
+        }
         break;
 
     case NGX_BLUEBUTTON_VAR_TOKEN_HASH:

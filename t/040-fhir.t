@@ -1,0 +1,506 @@
+# bluebutton_fhir: scopes derived from the route, the patient compartment,
+# the Blue Button API surface, upstream headers and FHIR error bodies.
+
+use Test::Nginx::Socket 'no_plan';
+use BB;
+
+repeat_each(1);
+no_shuffle();
+
+our $Alice = '-20140000008325';
+our $Bob = '-20140000010000';
+
+add_block_preprocessor(sub {
+    my $block = shift;
+
+    BB::defaults($block);
+
+    if (!defined $block->config) {
+        $block->set_value('config', <<'END');
+    location / {
+        bluebutton on;
+        bluebutton_fhir on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+END
+    }
+
+    # "--- scopes: ..." seeds Alice's token with those scopes
+    if (defined(my $scopes = $block->scopes)) {
+        chomp $scopes;
+        $block->set_value('init', "BB::flush(); BB::consent('tok', scope => q{$scopes});")
+            unless defined $block->init;
+    }
+
+    $block->set_value('more_headers', 'Authorization: Bearer tok')
+        unless defined $block->more_headers;
+});
+
+no_root_location();
+run_tests();
+
+__DATA__
+
+=== TEST 1: a search gets the patient parameter set before it reaches the backend
+--- scopes: patient/ExplanationOfBenefit.read
+--- request
+GET /v2/fhir/ExplanationOfBenefit
+--- error_code: 200
+--- response_body
+backend GET /v2/fhir/ExplanationOfBenefit?patient=-20140000008325 patient=[patientId:-20140000008325] client=[app-1] app=[] authorization=[]
+
+
+
+=== TEST 2: other parameters are kept, the patient one added
+--- scopes: patient/ExplanationOfBenefit.read
+--- request
+GET /v1/fhir/ExplanationOfBenefit?_count=10&type=carrier
+--- error_code: 200
+--- response_body
+backend GET /v1/fhir/ExplanationOfBenefit?_count=10&type=carrier&patient=-20140000008325 patient=[patientId:-20140000008325] client=[app-1] app=[] authorization=[]
+
+
+
+=== TEST 3: the token's own patient, plain or as a reference, passes unchanged
+--- scopes: patient/ExplanationOfBenefit.read
+--- request eval
+["GET /v2/fhir/ExplanationOfBenefit?patient=$::Alice",
+ "GET /v2/fhir/ExplanationOfBenefit?patient=Patient/$::Alice&_count=5"]
+--- error_code eval
+[200, 200]
+--- response_body eval
+["backend GET /v2/fhir/ExplanationOfBenefit?patient=$::Alice patient=[patientId:$::Alice] client=[app-1] app=[] authorization=[]\n",
+ "backend GET /v2/fhir/ExplanationOfBenefit?patient=Patient/$::Alice&_count=5 patient=[patientId:$::Alice] client=[app-1] app=[] authorization=[]\n"]
+
+
+
+=== TEST 4: a search naming another beneficiary: 403, and the backend is not asked
+--- scopes: patient/ExplanationOfBenefit.read
+--- request eval
+"GET /v2/fhir/ExplanationOfBenefit?patient=$::Bob"
+--- error_code: 403
+--- response_headers
+!WWW-Authenticate
+Content-Type: application/json
+--- response_body
+{"error":"forbidden","error_description":"The search names another beneficiary"}
+--- error_log
+bluebutton: forbidden (patient_mismatch): The search names another beneficiary
+--- no_error_log
+backend GET
+
+
+
+=== TEST 5: repeated, encoded, listed, modified and chained patient parameters
+--- scopes: patient/ExplanationOfBenefit.read
+--- request eval
+["GET /v2/fhir/ExplanationOfBenefit?patient=$::Alice&patient=$::Bob",
+ "GET /v2/fhir/ExplanationOfBenefit?patient=$::Bob&patient=$::Alice",
+ "GET /v2/fhir/ExplanationOfBenefit?patient=%2D20140000010000",
+ "GET /v2/fhir/ExplanationOfBenefit?patient=%2D20140000008325",
+ "GET /v2/fhir/ExplanationOfBenefit?patient=$::Alice,$::Bob",
+ "GET /v2/fhir/ExplanationOfBenefit?patient:missing=true",
+ "GET /v2/fhir/ExplanationOfBenefit?patient.identifier=x",
+ "GET /v2/fhir/ExplanationOfBenefit?pat%69ent=$::Bob",
+ "GET /v2/fhir/ExplanationOfBenefit?patient=",
+ "GET /v2/fhir/ExplanationOfBenefit?patient=Patient/"]
+--- error_code eval
+[403, 403, 403, 200, 403, 403, 403, 403, 403, 403]
+
+
+
+=== TEST 6: Coverage is bound by beneficiary=
+--- scopes: patient/Coverage.read
+--- request eval
+["GET /v2/fhir/Coverage", "GET /v2/fhir/Coverage?beneficiary=Patient/$::Bob",
+ "GET /v2/fhir/Coverage?beneficiary=$::Alice"]
+--- error_code eval
+[200, 403, 200]
+--- response_body eval
+["backend GET /v2/fhir/Coverage?beneficiary=$::Alice patient=[patientId:$::Alice] client=[app-1] app=[] authorization=[]\n",
+ qq({"error":"forbidden","error_description":"The search names another beneficiary"}\n),
+ "backend GET /v2/fhir/Coverage?beneficiary=$::Alice patient=[patientId:$::Alice] client=[app-1] app=[] authorization=[]\n"]
+
+
+
+=== TEST 7: Patient is bound by _id=
+--- scopes: patient/Patient.read
+--- request eval
+["GET /v2/fhir/Patient", "GET /v2/fhir/Patient?_id=$::Bob"]
+--- error_code eval
+[200, 403]
+--- response_body eval
+["backend GET /v2/fhir/Patient?_id=$::Alice patient=[patientId:$::Alice] client=[app-1] app=[] authorization=[]\n",
+ qq({"error":"forbidden","error_description":"The search names another beneficiary"}\n)]
+
+
+
+=== TEST 8: reading one's own Patient resource, and another's: 404
+--- scopes: patient/Patient.read
+--- request eval
+["GET /v2/fhir/Patient/$::Alice", "GET /v2/fhir/Patient/$::Bob"]
+--- error_code eval
+[200, 404]
+--- response_body eval
+["backend GET /v2/fhir/Patient/$::Alice patient=[patientId:$::Alice] client=[app-1] app=[] authorization=[]\n",
+ qq({"error":"not_found","error_description":"No such resource for this beneficiary"}\n)]
+
+
+
+=== TEST 9: reads of claims go to the backend with the identity, which scopes them
+--- scopes: patient/ExplanationOfBenefit.read
+--- request
+GET /v2/fhir/ExplanationOfBenefit/carrier-1234
+--- error_code: 200
+--- response_body
+backend GET /v2/fhir/ExplanationOfBenefit/carrier-1234 patient=[patientId:-20140000008325] client=[app-1] app=[] authorization=[]
+
+
+
+=== TEST 10: v2 .r reads but does not search
+--- scopes: patient/ExplanationOfBenefit.r
+--- request eval
+["GET /v2/fhir/ExplanationOfBenefit/carrier-1", "GET /v2/fhir/ExplanationOfBenefit"]
+--- error_code eval
+[200, 403]
+--- response_headers eval
+["", qq(WWW-Authenticate: Bearer realm="bluebutton", error="insufficient_scope", error_description="The access token does not grant the scope this resource requires", scope="patient/ExplanationOfBenefit.read")]
+
+
+
+=== TEST 11: v2 .s searches but does not read
+--- scopes: patient/ExplanationOfBenefit.s
+--- request eval
+["GET /v2/fhir/ExplanationOfBenefit/carrier-1", "GET /v2/fhir/ExplanationOfBenefit"]
+--- error_code eval
+[403, 200]
+
+
+
+=== TEST 12: v2 .rs, v1 .read and wildcards do both
+--- scopes: patient/Coverage.rs patient/ExplanationOfBenefit.read patient/*.r patient/*.s
+--- request eval
+["GET /v2/fhir/Coverage/part-a-1", "GET /v2/fhir/Coverage",
+ "GET /v2/fhir/ExplanationOfBenefit/x", "GET /v2/fhir/ExplanationOfBenefit",
+ "GET /v3/fhir/Patient/$::Alice", "GET /v3/fhir/Patient"]
+--- error_code eval
+[200, 200, 200, 200, 200, 200]
+
+
+
+=== TEST 13: userinfo needs profile
+--- scopes: patient/Patient.read
+--- request
+GET /v2/connect/userinfo
+--- error_code: 403
+--- response_headers
+WWW-Authenticate: Bearer realm="bluebutton", error="insufficient_scope", error_description="The access token does not grant the scope this resource requires", scope="profile"
+
+
+
+=== TEST 14: userinfo with profile
+--- scopes: profile
+--- request
+GET /v1/connect/userinfo
+--- error_code: 200
+--- response_body
+backend GET /v1/connect/userinfo patient=[patientId:-20140000008325] client=[app-1] app=[] authorization=[]
+
+
+
+=== TEST 15: declined demographics: no Patient, no userinfo, claims still readable
+--- scopes: patient/ExplanationOfBenefit.read patient/Coverage.read
+--- request eval
+["GET /v2/fhir/Patient/$::Alice", "GET /v2/fhir/Patient", "GET /v2/connect/userinfo",
+ "GET /v2/fhir/ExplanationOfBenefit", "GET /v2/fhir/Coverage"]
+--- error_code eval
+[403, 403, 403, 200, 200]
+
+
+
+=== TEST 16: metadata and .well-known need no token, and get no identity
+--- init
+BB::flush();
+--- more_headers
+BlueButton-BeneficiaryId: patientId:-20140000010000
+--- request eval
+["GET /v2/fhir/metadata", "GET /.well-known/smart-configuration"]
+--- error_code eval
+[200, 200]
+--- response_body eval
+["backend GET /v2/fhir/metadata patient=[] client=[] app=[] authorization=[]\n",
+ "backend GET /.well-known/smart-configuration patient=[] client=[] app=[] authorization=[]\n"]
+
+
+
+=== TEST 17: unknown types and paths: 404 without asking Redis or the backend
+--- init
+BB::flush();
+--- request eval
+["GET /v2/fhir/Observation", "GET /v2/other", "GET /v4/fhir/Patient",
+ "GET /v2/fhir/Patient/x/_history", "GET /v2/fhir/patient", "GET /v2/fhir",
+ "GET /v2/fhir/Patient/a:b"]
+--- error_code eval
+[404, 404, 404, 404, 404, 404, 404]
+--- response_body eval
+[(qq({"error":"not_found","error_description":"No such resource in this API"}\n)) x 7]
+--- no_error_log
+backend GET
+
+
+
+=== TEST 18: bluebutton_fhir_types sets the resource types served
+--- scopes: patient/Observation.read
+--- config
+    location / {
+        bluebutton on;
+        bluebutton_fhir on;
+        bluebutton_fhir_types Observation Patient;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+--- request eval
+["GET /v2/fhir/Observation", "GET /v2/fhir/Coverage"]
+--- error_code eval
+[200, 404]
+--- response_body eval
+["backend GET /v2/fhir/Observation?patient=-20140000008325 patient=[patientId:-20140000008325] client=[app-1] app=[] authorization=[]\n",
+ qq({"error":"not_found","error_description":"No such resource in this API"}\n)]
+
+
+
+=== TEST 19: only GET and HEAD
+--- scopes: patient/ExplanationOfBenefit.read
+--- request eval
+["POST /v2/fhir/ExplanationOfBenefit\n{}", "DELETE /v2/fhir/ExplanationOfBenefit/x",
+ "PUT /v2/fhir/Patient/-20140000008325\n{}", "HEAD /v2/fhir/ExplanationOfBenefit"]
+--- error_code eval
+[405, 405, 405, 200]
+--- response_headers eval
+["Allow: GET, HEAD", "Allow: GET, HEAD", "Allow: GET, HEAD", "!Allow"]
+
+
+
+=== TEST 20: an access token in the query string is refused, named plainly or encoded
+--- scopes: patient/ExplanationOfBenefit.read
+--- request eval
+["GET /v2/fhir/ExplanationOfBenefit?access_token=tok",
+ "GET /v2/fhir/ExplanationOfBenefit?_count=1&access%5Ftoken=tok"]
+--- error_code eval
+[400, 400]
+--- response_body eval
+[(qq({"error":"invalid_request","error_description":"Access tokens are accepted in the Authorization header only"}\n)) x 2]
+
+
+
+=== TEST 21: a query string that does not decode
+--- scopes: patient/ExplanationOfBenefit.read
+--- request
+GET /v2/fhir/ExplanationOfBenefit?patient=%zz
+--- error_code: 400
+--- response_body
+{"error":"invalid_request","error_description":"The query string is malformed"}
+
+
+
+=== TEST 22: paths that only normalize to a route are refused
+--- scopes: patient/ExplanationOfBenefit.read patient/Patient.read patient/Coverage.read
+--- request eval
+["GET /v2/fhir/Coverage/../Patient/-20140000010000",
+ "GET /v2/fhir/Coverage/..%2FPatient/-20140000010000",
+ "GET /v2/fhir/Patient%2F-20140000010000",
+ "GET //v2/fhir/Patient",
+ "GET /v2/fhir/./Patient",
+ "GET /v2/fhir/%50atient"]
+--- error_code eval
+[400, 400, 400, 400, 400, 400]
+--- response_body eval
+[(qq({"error":"invalid_request","error_description":"The request path must be sent in normal form"}\n)) x 6]
+--- no_error_log
+backend GET
+
+
+
+=== TEST 23: FHIR clients get OperationOutcome bodies
+--- init
+BB::flush();
+BB::consent('tok', scope => 'patient/Coverage.read');
+--- more_headers
+Authorization: Bearer tok
+Accept: application/fhir+json, application/json;q=0.9
+--- request eval
+["GET /v2/fhir/ExplanationOfBenefit", "GET /v2/fhir/Patient/-20140000010000",
+ "GET /v2/fhir/Observation", "POST /v2/fhir/Coverage\n{}",
+ "GET /v2/fhir/Coverage?beneficiary=-20140000010000"]
+--- error_code eval
+[403, 403, 404, 405, 403]
+--- response_headers eval
+[("Content-Type: application/fhir+json") x 5]
+--- response_body eval
+[qq({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"forbidden","diagnostics":"The access token does not grant the scope this resource requires"}]}\n),
+ qq({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"forbidden","diagnostics":"The access token does not grant the scope this resource requires"}]}\n),
+ qq({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found","diagnostics":"No such resource in this API"}]}\n),
+ qq({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-supported","diagnostics":"Only GET and HEAD are supported"}]}\n),
+ qq({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"forbidden","diagnostics":"The search names another beneficiary"}]}\n)]
+
+
+
+=== TEST 24: OperationOutcome for a missing token, an unknown token, and Redis down
+--- http_config
+    bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+        location / { return 200 "backend\n"; }
+    }
+--- config
+    location / {
+        bluebutton on;
+        bluebutton_fhir on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+    location /down/ {
+        bluebutton on;
+        bluebutton_fhir on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+--- init
+BB::flush();
+--- more_headers
+Accept: application/fhir+json
+--- request eval
+["GET /v2/fhir/Coverage"]
+--- error_code: 401
+--- response_headers
+WWW-Authenticate: Bearer realm="bluebutton"
+Content-Type: application/fhir+json
+--- response_body
+{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"login","diagnostics":"The request carries no bearer token"}]}
+
+
+
+=== TEST 25: OperationOutcome when Redis cannot be asked: transient
+--- http_config
+    bluebutton_redis 127.0.0.1:1988;
+--- more_headers
+Authorization: Bearer tok
+Accept: application/fhir+json
+--- request
+GET /v2/fhir/Coverage
+--- error_code: 503
+--- response_headers
+Retry-After: 5
+Content-Type: application/fhir+json
+--- response_body
+{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"transient","diagnostics":"The consent service is temporarily unavailable"}]}
+
+
+
+=== TEST 26: the backend gets the original URL and query and the request id, never the client's copies
+--- init
+BB::flush();
+BB::consent('tok', scope => 'patient/ExplanationOfBenefit.read');
+--- http_config
+    bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    log_format ids "request_id=$request_id";
+    server {
+        listen 127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+        location / {
+            return 200 "url=[$http_bluebutton_originalurl] query=[$http_bluebutton_originalquery] id=[$http_bluebutton_originalqueryid] uri=[$request_uri]\n";
+        }
+    }
+--- config
+    location / {
+        bluebutton on;
+        bluebutton_fhir on;
+        access_log logs/error.log ids;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+--- more_headers
+Authorization: Bearer tok
+BlueButton-OriginalUrl: https://evil/
+BlueButton-OriginalQuery: patient=x
+BlueButton-OriginalQueryId: 1
+--- request
+GET /v2/fhir/ExplanationOfBenefit?_count=2
+--- error_code: 200
+--- response_body_like
+^url=\[http://localhost/v2/fhir/ExplanationOfBenefit\?_count=2\] query=\[_count=2\] id=\[[0-9a-f]{32}\] uri=\[/v2/fhir/ExplanationOfBenefit\?_count=2&patient=-20140000008325\]$
+
+
+
+=== TEST 27: bluebutton_scope still applies on top of the derived scope
+--- scopes: patient/ExplanationOfBenefit.read
+--- config
+    location / {
+        bluebutton on;
+        bluebutton_fhir on;
+        bluebutton_scope openid;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+--- request
+GET /v2/fhir/ExplanationOfBenefit
+--- error_code: 403
+--- response_headers
+WWW-Authenticate: Bearer realm="bluebutton", error="insufficient_scope", error_description="The access token does not grant the scope this resource requires", scope="openid"
+
+
+
+=== TEST 28: $bluebutton_resource_type for the audit log
+--- scopes: patient/ExplanationOfBenefit.read profile
+--- http_config
+    bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    log_format rt "rt=$bluebutton_resource_type decision=$bluebutton_decision";
+--- config
+    location / {
+        bluebutton on;
+        bluebutton_fhir on;
+        access_log logs/error.log rt;
+        return 200 "should be unreachable for protected routes\n";
+    }
+    location /v2/ {
+        bluebutton on;
+        bluebutton_fhir on;
+        access_log logs/error.log rt;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+--- request eval
+["GET /v2/fhir/ExplanationOfBenefit", "GET /v2/connect/userinfo", "GET /v2/fhir/Coverage"]
+--- error_code eval
+[200, 200, 403]
+--- error_log
+rt=ExplanationOfBenefit decision=allow
+rt=userinfo decision=allow
+rt=Coverage decision=insufficient_scope
+
+
+
+=== TEST 29: a resource type that is not one
+--- config
+    location / {
+        bluebutton_fhir_types Patient coverage;
+    }
+--- must_die
+--- error_log
+invalid resource type "coverage" in "bluebutton_fhir_types"
+
+
+
+=== TEST 30: bluebutton_fhir_types twice
+--- config
+    location / {
+        bluebutton_fhir_types Patient;
+        bluebutton_fhir_types Coverage;
+    }
+--- must_die
+--- error_log
+"bluebutton_fhir_types" directive is duplicate
+
+
+
+=== TEST 31: bluebutton_fhir with a bad value
+--- config
+    location / {
+        bluebutton_fhir maybe;
+    }
+--- must_die
+--- error_log
+invalid value "maybe" in "bluebutton_fhir" directive
