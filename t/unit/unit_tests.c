@@ -15,6 +15,7 @@
 #include "ngx_bluebutton_json.h"
 #include "ngx_bluebutton_consent.h"
 #include "ngx_bluebutton_decision.h"
+#include "ngx_bluebutton_fhir.h"
 
 
 static int
@@ -361,6 +362,148 @@ test_decision_names(void **state)
 }
 
 
+static const char  *types[] = { "Patient", "Coverage", "ExplanationOfBenefit" };
+
+
+static int
+route(const char *path, bb_fhir_route_t *r)
+{
+    return bb_fhir_route(path, strlen(path), types, 3, r);
+}
+
+
+static void
+test_fhir_routes(void **state)
+{
+    bb_fhir_route_t  r;
+
+    (void) state;
+
+    assert_int_equal(route("/v2/fhir/Patient", &r), BB_FHIR_SEARCH);
+    assert_string_equal(r.type, "Patient");
+    assert_int_equal(route("/v1/fhir/ExplanationOfBenefit/", &r),
+                     BB_FHIR_SEARCH);
+    assert_int_equal(route("/v3/fhir/Coverage/part-a-1", &r), BB_FHIR_READ);
+    assert_string_equal(r.id, "part-a-1");
+    assert_int_equal(route("/v2/fhir/metadata", &r), BB_FHIR_PUBLIC);
+    assert_int_equal(route("/.well-known/smart-configuration", &r),
+                     BB_FHIR_PUBLIC);
+    assert_int_equal(route("/v2/connect/userinfo", &r), BB_FHIR_USERINFO);
+
+    assert_int_equal(route("/v4/fhir/Patient", &r), BB_FHIR_UNKNOWN);
+    assert_int_equal(route("/v2/fhir/Observation", &r), BB_FHIR_UNKNOWN);
+    assert_int_equal(route("/v2/fhir/patient", &r), BB_FHIR_UNKNOWN);
+    assert_int_equal(route("/v2/fhir/PatientX", &r), BB_FHIR_UNKNOWN);
+    assert_int_equal(route("/v2/fhir/Patient/a/b", &r), BB_FHIR_UNKNOWN);
+    assert_int_equal(route("/v2/fhir/Patient/a b", &r), BB_FHIR_UNKNOWN);
+    assert_int_equal(route("/v2/fhir/metadata/x", &r), BB_FHIR_UNKNOWN);
+    assert_int_equal(route("/v2/connect/userinfo/", &r), BB_FHIR_UNKNOWN);
+    assert_int_equal(route("/v2/fhir", &r), BB_FHIR_UNKNOWN);
+    assert_int_equal(route("/v2", &r), BB_FHIR_UNKNOWN);
+    assert_int_equal(route("", &r), BB_FHIR_UNKNOWN);
+}
+
+
+static void
+test_fhir_required_scope(void **state)
+{
+    bb_scope_t       s;
+    bb_fhir_route_t  r;
+
+    (void) state;
+
+    route("/v2/fhir/Coverage/x", &r);
+    assert_int_equal(bb_fhir_required_scope(&r, &s), 0);
+    assert_int_equal(s.perms, BB_PERM_R);
+    assert_string_equal(s.type, "Coverage");
+
+    route("/v2/fhir/Coverage", &r);
+    assert_int_equal(bb_fhir_required_scope(&r, &s), 0);
+    assert_int_equal(s.perms, BB_PERM_S);
+
+    route("/v2/connect/userinfo", &r);
+    assert_int_equal(bb_fhir_required_scope(&r, &s), 0);
+    assert_int_equal(s.context, BB_SCOPE_PLAIN);
+    assert_true(s.len == 7 && memcmp(s.text, "profile", 7) == 0);
+
+    route("/v2/fhir/metadata", &r);
+    assert_int_equal(bb_fhir_required_scope(&r, &s), -1);
+
+    assert_string_equal(bb_fhir_patient_param("Patient"), "_id");
+    assert_string_equal(bb_fhir_patient_param("Coverage"), "beneficiary");
+    assert_string_equal(bb_fhir_patient_param("ExplanationOfBenefit"),
+                        "patient");
+}
+
+
+static int
+bind(const char *args, const char *param)
+{
+    return bb_fhir_query_bind(args, strlen(args), param, "-1");
+}
+
+
+static void
+test_fhir_query_bind(void **state)
+{
+    (void) state;
+
+    assert_int_equal(bind("", "patient"), BB_FHIR_BIND_ABSENT);
+    assert_int_equal(bind("_count=1&type=carrier", "patient"),
+                     BB_FHIR_BIND_ABSENT);
+    assert_int_equal(bind("patient=-1", "patient"), BB_FHIR_BIND_MATCH);
+    assert_int_equal(bind("patient=Patient/-1", "patient"),
+                     BB_FHIR_BIND_MATCH);
+    assert_int_equal(bind("patient=Patient%2F-1", "patient"),
+                     BB_FHIR_BIND_MATCH);
+    assert_int_equal(bind("patient=%2D1&patient=-1", "patient"),
+                     BB_FHIR_BIND_MATCH);
+    assert_int_equal(bind("patient=-1,-1", "patient"), BB_FHIR_BIND_MATCH);
+    assert_int_equal(bind("patient=-2", "patient"), BB_FHIR_BIND_MISMATCH);
+    assert_int_equal(bind("patient=-1&patient=-2", "patient"),
+                     BB_FHIR_BIND_MISMATCH);
+    assert_int_equal(bind("patient=-1,-2", "patient"),
+                     BB_FHIR_BIND_MISMATCH);
+    assert_int_equal(bind("patient=", "patient"), BB_FHIR_BIND_MISMATCH);
+    assert_int_equal(bind("patient", "patient"), BB_FHIR_BIND_MISMATCH);
+    assert_int_equal(bind("patient=-1,", "patient"), BB_FHIR_BIND_MISMATCH);
+    assert_int_equal(bind("patient=Patient/", "patient"),
+                     BB_FHIR_BIND_MISMATCH);
+    assert_int_equal(bind("patient=Group/-1", "patient"),
+                     BB_FHIR_BIND_MISMATCH);
+    assert_int_equal(bind("patient:missing=true", "patient"),
+                     BB_FHIR_BIND_MISMATCH);
+    assert_int_equal(bind("patient.name=x", "patient"),
+                     BB_FHIR_BIND_MISMATCH);
+    assert_int_equal(bind("%70atient=-2", "patient"),
+                     BB_FHIR_BIND_MISMATCH);
+    assert_int_equal(bind("patients=-2", "patient"), BB_FHIR_BIND_ABSENT);
+    assert_int_equal(bind("access_token=x", NULL), BB_FHIR_ACCESS_TOKEN);
+    assert_int_equal(bind("a=1&access%5Ftoken=x", "patient"),
+                     BB_FHIR_ACCESS_TOKEN);
+    assert_int_equal(bind("a=%zz", NULL), BB_FHIR_BAD_QUERY);
+    assert_int_equal(bind("a=%2", NULL), BB_FHIR_BAD_QUERY);
+    assert_int_equal(bind("a=%", NULL), BB_FHIR_BAD_QUERY);
+}
+
+
+static void
+test_url_decode(void **state)
+{
+    char  out[8];
+
+    (void) state;
+
+    assert_int_equal(bb_url_decode("a%20b+c", 7, out, sizeof(out)), 5);
+    assert_memory_equal(out, "a b c", 5);
+    assert_int_equal(bb_url_decode("%41", 3, out, sizeof(out)), 1);
+    assert_int_equal(out[0], 'A');
+    assert_int_equal(bb_url_decode("%4", 2, out, sizeof(out)), -1);
+    assert_int_equal(bb_url_decode("%g1", 3, out, sizeof(out)), -1);
+    assert_int_equal(bb_url_decode("123456789", 9, out, sizeof(out)), -1);
+}
+
+
 int
 main(void)
 {
@@ -376,6 +519,10 @@ main(void)
         cmocka_unit_test(test_decide),
         cmocka_unit_test(test_ids),
         cmocka_unit_test(test_decision_names),
+        cmocka_unit_test(test_fhir_routes),
+        cmocka_unit_test(test_fhir_required_scope),
+        cmocka_unit_test(test_fhir_query_bind),
+        cmocka_unit_test(test_url_decode),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
