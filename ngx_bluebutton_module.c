@@ -23,6 +23,9 @@
 static ngx_int_t ngx_bluebutton_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_bluebutton_decide(ngx_http_request_t *r,
     ngx_bluebutton_loc_conf_t *blcf, ngx_bluebutton_ctx_t *ctx);
+static ngx_int_t ngx_bluebutton_jwt_check(ngx_http_request_t *r,
+    ngx_bluebutton_loc_conf_t *blcf, ngx_bluebutton_ctx_t *ctx,
+    ngx_str_t *token);
 static ngx_bluebutton_ctx_t *ngx_bluebutton_create_ctx(
     ngx_http_request_t *r);
 static void ngx_bluebutton_cleanup(void *data);
@@ -50,6 +53,11 @@ static char *ngx_bluebutton_scope(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_bluebutton_fhir_types(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_bluebutton_jwt_keys(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static void ngx_bluebutton_jwt_keys_cleanup(void *data);
+static char *ngx_bluebutton_jwt_algorithms(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_bluebutton_quoted_string(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_bluebutton_header_name(ngx_conf_t *cf, void *post,
@@ -109,6 +117,41 @@ static ngx_command_t  ngx_bluebutton_commands[] = {
       ngx_bluebutton_fhir_types,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("bluebutton_jwt_keys"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_bluebutton_jwt_keys,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("bluebutton_jwt_algorithms"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_bluebutton_jwt_algorithms,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("bluebutton_jwt_leeway"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_bluebutton_loc_conf_t, jwt_leeway),
+      NULL },
+
+    { ngx_string("bluebutton_jwt_issuer"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_bluebutton_loc_conf_t, jwt_issuer),
+      NULL },
+
+    { ngx_string("bluebutton_jwt_audience"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_bluebutton_loc_conf_t, jwt_audience),
       NULL },
 
     { ngx_string("bluebutton_pass_authorization"),
@@ -283,7 +326,22 @@ ngx_bluebutton_handler(ngx_http_request_t *r)
 
     bscf = ngx_http_get_module_srv_conf(r, ngx_bluebutton_module);
 
-    rc = ngx_bluebutton_lookup_start(r, ctx, bscf);
+    if (blcf->jwt_keys
+        && bb_jwt_looks_like((const char *) token.data, token.len))
+    {
+        /* verified here; Redis only says whether consent still stands */
+
+        rc = ngx_bluebutton_jwt_check(r, blcf, ctx, &token);
+
+        if (rc != NGX_OK) {
+            return rc == NGX_ABORT ? ngx_bluebutton_refuse(r, ctx) : rc;
+        }
+
+        rc = ngx_bluebutton_lookup_jwt_start(r, ctx, bscf);
+
+    } else {
+        rc = ngx_bluebutton_lookup_start(r, ctx, bscf);
+    }
 
     if (rc == NGX_AGAIN) {
         return NGX_AGAIN;
@@ -338,6 +396,42 @@ ngx_bluebutton_decide(ngx_http_request_t *r, ngx_bluebutton_loc_conf_t *blcf,
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "bluebutton: allow client \"%s\" patient \"%s\"",
                    ctx->token->client_id, ctx->token->patient);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_bluebutton_jwt_check(ngx_http_request_t *r,
+    ngx_bluebutton_loc_conf_t *blcf, ngx_bluebutton_ctx_t *ctx,
+    ngx_str_t *token)
+{
+    bb_token_t       *t;
+    bb_jwt_policy_t   policy;
+
+    t = ngx_palloc(r->pool, sizeof(bb_token_t));
+    if (t == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    policy.algorithms = blcf->jwt_algorithms;
+    policy.leeway = blcf->jwt_leeway;
+    policy.issuer = blcf->jwt_issuer.len
+                    ? (const char *) blcf->jwt_issuer.data : NULL;
+    policy.audience = blcf->jwt_audience.len
+                      ? (const char *) blcf->jwt_audience.data : NULL;
+
+    ctx->jwt = 1;
+    ctx->decision = bb_jwt_verify((const char *) token->data, token->len,
+                                  blcf->jwt_keys, &policy,
+                                  (long long) ngx_time(), t, &ctx->why);
+
+    if (ctx->decision != BB_DECISION_ALLOW) {
+        return NGX_ABORT;
+    }
+
+    ctx->decision = BB_DECISION_NONE;
+    ctx->token = t;
 
     return NGX_OK;
 }
@@ -634,6 +728,9 @@ ngx_bluebutton_create_loc_conf(ngx_conf_t *cf)
     blcf->retry_after = NGX_CONF_UNSET;
     blcf->fhir = NGX_CONF_UNSET;
     blcf->fhir_types = NGX_CONF_UNSET_PTR;
+    blcf->jwt_keys = NGX_CONF_UNSET_PTR;
+    blcf->jwt_algorithms = NGX_CONF_UNSET_UINT;
+    blcf->jwt_leeway = NGX_CONF_UNSET;
 
     return blcf;
 }
@@ -671,6 +768,12 @@ ngx_bluebutton_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_size_value(conf->max_token_size, prev->max_token_size,
                               8192);
     ngx_conf_merge_sec_value(conf->retry_after, prev->retry_after, 5);
+    ngx_conf_merge_ptr_value(conf->jwt_keys, prev->jwt_keys, NULL);
+    ngx_conf_merge_uint_value(conf->jwt_algorithms, prev->jwt_algorithms,
+                              BB_ALG_DEFAULT);
+    ngx_conf_merge_sec_value(conf->jwt_leeway, prev->jwt_leeway, 30);
+    ngx_conf_merge_str_value(conf->jwt_issuer, prev->jwt_issuer, "");
+    ngx_conf_merge_str_value(conf->jwt_audience, prev->jwt_audience, "");
     ngx_conf_merge_value(conf->fhir, prev->fhir, 0);
     ngx_conf_merge_ptr_value(conf->fhir_types, prev->fhir_types, NULL);
 
@@ -932,6 +1035,136 @@ invalid:
                        "invalid resource type \"%V\" in \"%V\"",
                        &value[i], &cmd->name);
     return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_bluebutton_jwt_keys(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_bluebutton_loc_conf_t  *blcf = conf;
+
+    char                 err[256];
+    u_char              *text;
+    ssize_t              n;
+    ngx_str_t           *value, name;
+    ngx_file_t           file;
+    bb_keyset_t         *set;
+    ngx_file_info_t      fi;
+    ngx_pool_cleanup_t  *cln;
+
+    if (blcf->jwt_keys != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    name = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* read once, here: workers never touch the file */
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+    file.name = name;
+    file.log = cf->log;
+
+    file.fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (file.fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_open_file_n " \"%V\" failed", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    text = NULL;
+    n = NGX_ERROR;
+
+    if (ngx_fd_info(file.fd, &fi) != NGX_FILE_ERROR
+        && ngx_file_size(&fi) <= 1024 * 1024)
+    {
+        text = ngx_pnalloc(cf->temp_pool, ngx_file_size(&fi) + 1);
+        if (text) {
+            n = ngx_read_file(&file, text, ngx_file_size(&fi), 0);
+        }
+    }
+
+    if (ngx_close_file(file.fd) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_ALERT, cf, ngx_errno,
+                           ngx_close_file_n " \"%V\" failed", &name);
+    }
+
+    if (n == NGX_ERROR || n != ngx_file_size(&fi)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" key file \"%V\" could not be read, or is "
+                           "larger than 1 MiB", &cmd->name, &name);
+        return NGX_CONF_ERROR;
+    }
+
+    set = ngx_pcalloc(cf->pool, sizeof(bb_keyset_t));
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+
+    if (set == NULL || cln == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (bb_keyset_parse((const char *) text, (size_t) n, set, err,
+                        sizeof(err))
+        != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" key file \"%V\" %s", &cmd->name, &name,
+                           err);
+        return NGX_CONF_ERROR;
+    }
+
+    /* freed with the configuration, so that a reload releases old keys */
+    cln->handler = ngx_bluebutton_jwt_keys_cleanup;
+    cln->data = set;
+
+    blcf->jwt_keys = set;
+
+    return NGX_CONF_OK;
+}
+
+
+static void
+ngx_bluebutton_jwt_keys_cleanup(void *data)
+{
+    bb_keyset_free(data);
+}
+
+
+static char *
+ngx_bluebutton_jwt_algorithms(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_bluebutton_loc_conf_t  *blcf = conf;
+
+    unsigned     bit;
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    if (blcf->jwt_algorithms != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    blcf->jwt_algorithms = 0;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        bit = bb_jwt_algorithm((const char *) value[i].data, value[i].len);
+
+        if (bit == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "unsupported algorithm \"%V\" in \"%V\"",
+                               &value[i], &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+
+        blcf->jwt_algorithms |= bit;
+    }
+
+    return NGX_CONF_OK;
 }
 
 

@@ -14,6 +14,7 @@
 #include "ngx_bluebutton_consent.h"
 #include "ngx_bluebutton_scope.h"
 #include "ngx_bluebutton_fhir.h"
+#include "ngx_bluebutton_jwt.h"
 #include "ngx_bluebutton_redis.h"
 
 
@@ -47,6 +48,11 @@ typedef struct {
     time_t                        retry_after;
     ngx_flag_t                    fhir;
     ngx_array_t                  *fhir_types;  /* char *, NUL-terminated */
+    bb_keyset_t                  *jwt_keys;
+    ngx_uint_t                    jwt_algorithms;
+    time_t                        jwt_leeway;
+    ngx_str_t                     jwt_issuer;
+    ngx_str_t                     jwt_audience;
 } ngx_bluebutton_loc_conf_t;
 
 
@@ -67,6 +73,7 @@ typedef struct {
     unsigned                      eval_sent:1;
     unsigned                      headers_set:1;
     unsigned                      routed:1;
+    unsigned                      jwt:1;
 } ngx_bluebutton_ctx_t;
 
 

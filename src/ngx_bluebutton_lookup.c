@@ -15,6 +15,12 @@
 
 static void ngx_bluebutton_lookup_reply(void *data, redisReply *reply,
     const char *err);
+static void ngx_bluebutton_lookup_jwt_reply(void *data, redisReply *reply,
+    const char *err);
+static void ngx_bluebutton_lookup_jwt_done(ngx_http_request_t *r,
+    ngx_bluebutton_ctx_t *ctx, redisReply *reply);
+static void ngx_bluebutton_lookup_decide(ngx_http_request_t *r,
+    ngx_bluebutton_ctx_t *ctx, redisReply *gr);
 static ngx_int_t ngx_bluebutton_lookup_send(ngx_http_request_t *r,
     ngx_bluebutton_ctx_t *ctx, ngx_bluebutton_srv_conf_t *bscf,
     ngx_uint_t eval);
@@ -162,7 +168,6 @@ static void
 ngx_bluebutton_lookup_done(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
     redisReply *reply)
 {
-    bb_grant_t   grant, *g;
     bb_token_t  *token;
     const char  *err;
     redisReply  *t, *gr;
@@ -224,13 +229,29 @@ ngx_bluebutton_lookup_done(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
         return;
     }
 
+    ctx->token = token;
+
+    ngx_bluebutton_lookup_decide(r, ctx, gr);
+}
+
+
+/* the grant, NIL or a string, against the token in ctx */
+static void
+ngx_bluebutton_lookup_decide(ngx_http_request_t *r,
+    ngx_bluebutton_ctx_t *ctx, redisReply *gr)
+{
+    bb_grant_t                  grant, *g;
+    const char                 *err;
+    ngx_bluebutton_loc_conf_t  *blcf;
+
     g = NULL;
 
     if (gr->type == REDIS_REPLY_STRING) {
         if (bb_grant_parse(gr->str, gr->len, &grant, &err) != 0) {
             ngx_bluebutton_set_cause(r, ctx, "the grant of client \"%s\" "
                                      "for patient \"%s\" is malformed (%s)",
-                                     token->client_id, token->patient, err);
+                                     ctx->token->client_id,
+                                     ctx->token->patient, err);
             ctx->decision = BB_DECISION_UNAVAILABLE;
             return;
         }
@@ -238,9 +259,127 @@ ngx_bluebutton_lookup_done(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
         g = &grant;
     }
 
-    ctx->token = token;
-    ctx->decision = bb_consent_decide(token, g, (long long) ngx_time(), 0,
+    blcf = ngx_http_get_module_loc_conf(r, ngx_bluebutton_module);
+
+    ctx->decision = bb_consent_decide(ctx->token, g, (long long) ngx_time(),
+                                      ctx->jwt ? blcf->jwt_leeway : 0,
                                       &ctx->why);
+}
+
+
+ngx_int_t
+ngx_bluebutton_lookup_jwt_start(ngx_http_request_t *r,
+    ngx_bluebutton_ctx_t *ctx, ngx_bluebutton_srv_conf_t *bscf)
+{
+    int          argc;
+    u_char      *grant, *revoked;
+    size_t       argvlen[3];
+    const char  *argv[3], *err;
+    bb_token_t  *t;
+
+    t = ctx->token;
+
+    grant = ngx_pnalloc(r->pool, bscf->prefix.len + sizeof("grant::") - 1
+                                 + ngx_strlen(t->client_id)
+                                 + ngx_strlen(t->patient));
+    revoked = ngx_pnalloc(r->pool, bscf->prefix.len + sizeof("revoked:") - 1
+                                   + ngx_strlen(t->jti));
+
+    if (grant == NULL || revoked == NULL) {
+        return ngx_bluebutton_lookup_unavailable(r, ctx, "out of memory");
+    }
+
+    argc = 0;
+    argv[argc] = "MGET";
+    argvlen[argc++] = 4;
+
+    argv[argc] = (const char *) grant;
+    argvlen[argc++] = ngx_sprintf(grant, "%Vgrant:%s:%s", &bscf->prefix,
+                                  t->client_id, t->patient)
+                      - grant;
+
+    if (t->jti[0]) {
+        argv[argc] = (const char *) revoked;
+        argvlen[argc++] = ngx_sprintf(revoked, "%Vrevoked:%s", &bscf->prefix,
+                                      t->jti)
+                          - revoked;
+    }
+
+    ctx->cmd = ngx_bluebutton_redis_command(bscf->peer, r->connection->log,
+                                            ngx_bluebutton_lookup_jwt_reply,
+                                            ctx, argc, argv, argvlen, &err);
+    if (ctx->cmd == NULL) {
+        return ngx_bluebutton_lookup_unavailable(r, ctx, err);
+    }
+
+    ctx->waiting = 1;
+
+    return NGX_AGAIN;
+}
+
+
+static void
+ngx_bluebutton_lookup_jwt_reply(void *data, redisReply *reply,
+    const char *err)
+{
+    ngx_bluebutton_ctx_t  *ctx = data;
+
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+    ctx->cmd = NULL;
+
+    if (reply == NULL) {
+        (void) ngx_bluebutton_lookup_unavailable(r, ctx, err);
+
+    } else if (reply->type == REDIS_REPLY_ERROR) {
+        ngx_bluebutton_set_cause(r, ctx, "redis answered: %s", reply->str);
+        ctx->decision = BB_DECISION_UNAVAILABLE;
+
+    } else {
+        ngx_bluebutton_lookup_jwt_done(r, ctx, reply);
+    }
+
+    ctx->waiting = 0;
+
+    ngx_post_event(&ctx->resume, &ngx_posted_events);
+}
+
+
+static void
+ngx_bluebutton_lookup_jwt_done(ngx_http_request_t *r,
+    ngx_bluebutton_ctx_t *ctx, redisReply *reply)
+{
+    size_t       i, want;
+    redisReply  *e;
+
+    want = ctx->token->jti[0] ? 2 : 1;
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != want) {
+        ngx_bluebutton_set_cause(r, ctx, "unexpected reply of type %d",
+                                 reply->type);
+        ctx->decision = BB_DECISION_UNAVAILABLE;
+        return;
+    }
+
+    for (i = 0; i < want; i++) {
+        e = reply->element[i];
+
+        if (e->type != REDIS_REPLY_STRING && e->type != REDIS_REPLY_NIL) {
+            ngx_bluebutton_set_cause(r, ctx, "unexpected reply element "
+                                     "types");
+            ctx->decision = BB_DECISION_UNAVAILABLE;
+            return;
+        }
+    }
+
+    if (want == 2 && reply->element[1]->type == REDIS_REPLY_STRING) {
+        ctx->why = "The access token was revoked";
+        ctx->decision = BB_DECISION_INVALID_TOKEN;
+        return;
+    }
+
+    ngx_bluebutton_lookup_decide(r, ctx, reply->element[0]);
 }
 
 

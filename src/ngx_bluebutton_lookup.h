@@ -20,6 +20,13 @@ ngx_int_t ngx_bluebutton_lookup_init(ngx_conf_t *cf);
 ngx_int_t ngx_bluebutton_lookup_start(ngx_http_request_t *r,
     ngx_bluebutton_ctx_t *ctx, ngx_bluebutton_srv_conf_t *bscf);
 
+/*
+ * For a verified JWT in ctx->token: one MGET of the grant and, when the
+ * token has a jti, of its revocation key.  Returns as above.
+ */
+ngx_int_t ngx_bluebutton_lookup_jwt_start(ngx_http_request_t *r,
+    ngx_bluebutton_ctx_t *ctx, ngx_bluebutton_srv_conf_t *bscf);
+
 /* Sets ctx->cause, copied: the text may not outlive the caller. */
 void ngx_bluebutton_set_cause(ngx_http_request_t *r,
     ngx_bluebutton_ctx_t *ctx, const char *fmt, ...);

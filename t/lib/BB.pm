@@ -11,7 +11,8 @@ use warnings;
 use IO::Socket::INET;
 use IO::Socket::UNIX;
 use JSON::PP ();
-use Digest::SHA qw(sha256_hex);
+use Digest::SHA qw(sha256_hex hmac_sha256 hmac_sha384 hmac_sha512);
+use MIME::Base64 qw(encode_base64);
 use POSIX ();
 use Time::HiRes qw(sleep time);
 
@@ -151,6 +152,190 @@ sub revoke_grant { del(grant_key(@_)) }
 
 sub revoke_token { del(token_key($_[0])) }
 
+# JWT keys and tokens ---------------------------------------------------
+#
+# Keys are made with the openssl command line, once per test run, in
+# $TEST_NGINX_KEYS_DIR; tokens are signed with it too, so that what the
+# module verifies was produced by another implementation.
+
+our %Keys = (
+    rsa1  => ['RSA', '-pkeyopt', 'rsa_keygen_bits:2048'],
+    rsa2  => ['RSA', '-pkeyopt', 'rsa_keygen_bits:2048'],
+    ec256 => ['EC', '-pkeyopt', 'ec_paramgen_curve:P-256'],
+    ec384 => ['EC', '-pkeyopt', 'ec_paramgen_curve:P-384'],
+    ec521 => ['EC', '-pkeyopt', 'ec_paramgen_curve:P-521'],
+    ed    => ['ED25519'],
+);
+
+our $HmacSecret = 'a-test-only-hmac-secret-of-40-bytes-0123';
+
+sub keys_dir { $ENV{TEST_NGINX_KEYS_DIR} or die "TEST_NGINX_KEYS_DIR is not set\n" }
+
+sub b64url {
+    my $s = encode_base64($_[0], '');
+    $s =~ tr{+/}{-_};
+    $s =~ s/=+$//;
+    return $s;
+}
+
+sub openssl {
+    my @cmd = ('openssl', @_);
+    my $out = qx{@{[ join ' ', map { "'$_'" } @cmd ]} 2>&1};
+    die "@cmd: $out" if $?;
+    return $out;
+}
+
+sub hex_bytes {
+    my ($text) = @_;
+    $text =~ s/[^0-9a-fA-F]//g;
+    return pack 'H*', $text;
+}
+
+# the public half of a key as a JWK
+sub jwk {
+    my ($name, %extra) = @_;
+    make_keys();
+    my $dir = keys_dir();
+    my $type = $Keys{$name}[0];
+    my %jwk = (kid => $name, %extra);
+
+    if ($type eq 'RSA') {
+        my ($mod) = openssl('rsa', '-in', "$dir/$name.pem", '-noout',
+                            '-modulus') =~ /Modulus=([0-9A-F]+)/;
+        %jwk = (kty => 'RSA', n => b64url(hex_bytes($mod)), e => 'AQAB', %jwk);
+
+    } else {
+        my $text = openssl('pkey', '-in', "$dir/$name.pem", '-pubout',
+                           '-noout', '-text');
+        my ($pub) = $text =~ /pub:\s*\n((?:\s+[0-9a-f:]+\n)+)/;
+        my $bytes = hex_bytes($pub);
+
+        if ($type eq 'ED25519') {
+            %jwk = (kty => 'OKP', crv => 'Ed25519', x => b64url($bytes), %jwk);
+        } else {
+            my $half = (length($bytes) - 1) / 2;
+            my $crv = { 32 => 'P-256', 48 => 'P-384', 66 => 'P-521' }->{$half};
+            %jwk = (kty => 'EC', crv => $crv,
+                    x => b64url(substr($bytes, 1, $half)),
+                    y => b64url(substr($bytes, 1 + $half, $half)), %jwk);
+        }
+    }
+
+    for (keys %jwk) { delete $jwk{$_} unless defined $jwk{$_} }
+    return \%jwk;
+}
+
+sub write_file {
+    my ($path, $text) = @_;
+    open my $fh, '>', $path or die "$path: $!";
+    print $fh $text;
+    close $fh;
+}
+
+# Makes the keys (once) and writes the named JWKS file from JWKs.
+sub jwks {
+    my ($file, @jwks) = @_;
+    make_keys();
+    write_file(keys_dir() . "/$file", $Json->encode({ keys => \@jwks }));
+}
+
+sub make_keys {
+    my $dir = keys_dir();
+    return if -f "$dir/done";
+
+    for my $name (sort keys %Keys) {
+        my ($alg, @opts) = @{ $Keys{$name} };
+        openssl('genpkey', '-algorithm', $alg, @opts, '-out', "$dir/$name.pem");
+        openssl('pkey', '-in', "$dir/$name.pem", '-pubout', '-out',
+                "$dir/$name.pub");
+    }
+
+    write_file("$dir/done", '');
+}
+
+sub hmac_jwk {
+    return { kty => 'oct', kid => 'hs', k => b64url($_[0] || $HmacSecret) };
+}
+
+# BB::jwt(alg => 'RS256', key => 'rsa1', kid => 'rsa1', claims => {...},
+#         header => {...}) returns a signed compact JWS
+sub jwt {
+    my (%o) = @_;
+    my $alg = $o{alg};
+    my %header = (alg => $alg, typ => 'at+jwt');
+    $header{kid} = $o{kid} if defined $o{kid};
+    %header = (%header, %{ $o{header} || {} });
+    for (keys %header) { delete $header{$_} unless defined $header{$_} }
+
+    my %claims = (
+        iss => 'https://auth.example', aud => 'https://api.example',
+        sub => '-20140000008325', client_id => 'app-1',
+        scope => 'patient/Patient.read patient/ExplanationOfBenefit.read',
+        iat => int(time()) - 10, exp => int(time()) + 600,
+        jti => 'jti-' . int(rand(1e9)),
+        %{ $o{claims} || {} },
+    );
+    for (keys %claims) { delete $claims{$_} unless defined $claims{$_} }
+
+    my $input = b64url($Json->encode(\%header)) . '.'
+                . b64url($Json->encode(\%claims));
+
+    return "$input." . b64url(sign($alg, $o{key}, $input));
+}
+
+sub sign {
+    my ($alg, $key, $input) = @_;
+    my $dir = keys_dir();
+    my ($bits) = $alg =~ /(\d+)$/;
+
+    if ($alg =~ /^HS/) {
+        my $secret = defined $key ? $key : $HmacSecret;
+        return $bits == 256 ? hmac_sha256($input, $secret)
+             : $bits == 384 ? hmac_sha384($input, $secret)
+             : hmac_sha512($input, $secret);
+    }
+
+    my $in = "$dir/input.$$";
+    my $sig = "$dir/sig.$$";
+    write_file($in, $input);
+
+    if ($alg eq 'EdDSA') {
+        openssl('pkeyutl', '-sign', '-rawin', '-inkey', "$dir/$key.pem",
+                '-in', $in, '-out', $sig);
+    } else {
+        my @pss = $alg =~ /^PS/
+            ? ('-sigopt', 'rsa_padding_mode:pss', '-sigopt', 'rsa_pss_saltlen:digest')
+            : ();
+        openssl('dgst', "-sha$bits", '-sign', "$dir/$key.pem", @pss,
+                '-out', $sig, $in);
+    }
+
+    my $out = do { local (@ARGV, $/) = ($sig); <> };
+    unlink $in, $sig;
+
+    return $alg =~ /^ES/ ? der_to_jose($out, $bits == 512 ? 66 : $bits / 8)
+                         : $out;
+}
+
+# ECDSA-Sig-Value (DER) to JOSE's R || S
+sub der_to_jose {
+    my ($der, $size) = @_;
+    my $pos = 2;
+    $pos++ if ord(substr($der, 1, 1)) & 0x80;
+    my @ints;
+
+    for (1 .. 2) {
+        die "not an INTEGER" unless ord(substr($der, $pos, 1)) == 2;
+        my $len = ord(substr($der, $pos + 1, 1));
+        my $v = substr($der, $pos + 2, $len);
+        $v =~ s/^\x00+//;
+        push @ints, ("\x00" x ($size - length $v)) . $v;
+        $pos += 2 + $len;
+    }
+
+    return join '', @ints;
+}
+
 # private servers for fault tests --------------------------------------
 
 my %Servers;
@@ -247,6 +432,7 @@ sub stop_fake {
 #   /control/redis/sleep/PORT/SECS  DEBUG SLEEP without waiting for it
 #   /control/pause/MS               answer after MS milliseconds
 #   /control/nginx/hup              reload nginx (needs master_on)
+#   /control/keys/FROM/TO           copy a file in the keys folder
 our $Control = <<'END';
     location /control/ {
         proxy_pass http://127.0.0.1:$TEST_NGINX_CONTROL_PORT;
@@ -287,6 +473,11 @@ sub control {
         print $s "DEBUG SLEEP $2\r\n";
         sleep 0.05;
         close $s;
+
+    } elsif ($path =~ m{^/control/keys/([\w.-]+)/([\w.-]+)$}) {
+        my $dir = keys_dir();
+        my $text = do { local (@ARGV, $/) = ("$dir/$1"); <> };
+        write_file("$dir/$2", $text);
 
     } elsif ($path =~ m{^/control/pause/(\d+)$}) {
         sleep $1 / 1000;

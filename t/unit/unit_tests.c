@@ -16,6 +16,13 @@
 #include "ngx_bluebutton_consent.h"
 #include "ngx_bluebutton_decision.h"
 #include "ngx_bluebutton_fhir.h"
+#include "ngx_bluebutton_base64url.h"
+#include "ngx_bluebutton_keys.h"
+#include "ngx_bluebutton_jwt.h"
+
+#include <stdio.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 
 static int
@@ -504,6 +511,204 @@ test_url_decode(void **state)
 }
 
 
+static void
+test_base64url(void **state)
+{
+    long           n;
+    unsigned char  out[16];
+
+    (void) state;
+
+    n = bb_base64url_decode("aGVsbG8", 7, out, sizeof(out));
+    assert_int_equal(n, 5);
+    assert_memory_equal(out, "hello", 5);
+    assert_int_equal(bb_base64url_decode("", 0, out, sizeof(out)), 0);
+    assert_int_equal(bb_base64url_decode("-_8", 3, out, sizeof(out)), 2);
+    assert_int_equal(out[0], 0xfb);
+    assert_int_equal(out[1], 0xff);
+
+    /* padding, the standard alphabet, a lone char, stray bits, overflow */
+    assert_int_equal(bb_base64url_decode("aGVsbG8=", 8, out, sizeof(out)),
+                     -1);
+    assert_int_equal(bb_base64url_decode("+/8", 3, out, sizeof(out)), -1);
+    assert_int_equal(bb_base64url_decode("aGVsb", 5, out, sizeof(out)), -1);
+    assert_int_equal(bb_base64url_decode("aGVsbG9", 7, out, sizeof(out)),
+                     -1);
+    assert_int_equal(bb_base64url_decode("aGVsbG8", 7, out, 4), -1);
+    assert_int_equal(bb_base64url_decode("aGV sbG8", 8, out, sizeof(out)),
+                     -1);
+}
+
+
+static void
+b64url(const unsigned char *in, size_t len, char *out)
+{
+    int     n;
+    size_t  i, k;
+
+    n = EVP_EncodeBlock((unsigned char *) out, in, (int) len);
+
+    for (i = 0, k = 0; i < (size_t) n; i++) {
+        if (out[i] == '=') {
+            break;
+        }
+
+        out[k++] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
+    }
+
+    out[k] = '\0';
+}
+
+
+/* an HS256 token over the given header and claims */
+static void
+hs256(const char *secret, const char *header, const char *claims,
+    char *token)
+{
+    char           sig[128];
+    unsigned int   n;
+    unsigned char  mac[64];
+
+    b64url((const unsigned char *) header, strlen(header), token);
+    strcat(token, ".");
+    b64url((const unsigned char *) claims, strlen(claims),
+           token + strlen(token));
+
+    HMAC(EVP_sha256(), secret, (int) strlen(secret),
+         (unsigned char *) token, strlen(token), mac, &n);
+
+    b64url(mac, n, sig);
+    strcat(token, ".");
+    strcat(token, sig);
+}
+
+
+static void
+test_jwt(void **state)
+{
+    int               rc;
+    char              token[2048], jwks[256], k[128];
+    bb_token_t        t;
+    bb_keyset_t       set;
+    const char       *why, *secret;
+    bb_jwt_policy_t   policy;
+
+    (void) state;
+
+    secret = "0123456789abcdef0123456789abcdef0123";
+    b64url((const unsigned char *) secret, strlen(secret), k);
+    snprintf(jwks, sizeof(jwks),
+             "{\"keys\":[{\"kty\":\"oct\",\"kid\":\"hs\",\"k\":\"%s\"}]}", k);
+
+    memset(&set, 0, sizeof(set));
+    assert_int_equal(bb_keyset_parse(jwks, strlen(jwks), &set, k,
+                                     sizeof(k)), 0);
+    assert_int_equal(set.n, 1);
+
+    policy.algorithms = BB_ALG_HS256;
+    policy.leeway = 30;
+    policy.issuer = "iss";
+    policy.audience = "api";
+
+    hs256(secret, "{\"alg\":\"HS256\",\"kid\":\"hs\"}",
+          "{\"iss\":\"iss\",\"aud\":[\"x\",\"api\"],\"sub\":\"-1\","
+          "\"client_id\":\"c\",\"scope\":\"profile\",\"exp\":2000,"
+          "\"iat\":900,\"jti\":\"j1\"}", token);
+
+    assert_true(bb_jwt_looks_like(token, strlen(token)));
+    rc = bb_jwt_verify(token, strlen(token), &set, &policy, 1000, &t, &why);
+    assert_int_equal(rc, BB_DECISION_ALLOW);
+    assert_string_equal(t.patient, "-1");
+    assert_string_equal(t.client_id, "c");
+    assert_string_equal(t.scope, "profile");
+    assert_string_equal(t.jti, "j1");
+    assert_true(t.iat == 900 && t.exp == 2000);
+
+    rc = bb_jwt_verify(token, strlen(token), &set, &policy, 2030, &t, &why);
+    assert_int_equal(rc, BB_DECISION_TOKEN_EXPIRED);
+
+    /* one changed byte of the signature */
+    token[strlen(token) - 2] ^= 1;
+    rc = bb_jwt_verify(token, strlen(token), &set, &policy, 1000, &t, &why);
+    assert_int_equal(rc, BB_DECISION_INVALID_TOKEN);
+
+    /* the algorithm must be allowed */
+    policy.algorithms = BB_ALG_DEFAULT;
+    hs256(secret, "{\"alg\":\"HS256\"}", "{\"exp\":2000}", token);
+    rc = bb_jwt_verify(token, strlen(token), &set, &policy, 1000, &t, &why);
+    assert_int_equal(rc, BB_DECISION_INVALID_TOKEN);
+    assert_string_equal(why, "The access token's algorithm is not accepted");
+
+    policy.algorithms = BB_ALG_HS256;
+
+    hs256(secret, "{\"alg\":\"none\"}", "{\"exp\":2000}", token);
+    rc = bb_jwt_verify(token, strlen(token), &set, &policy, 1000, &t, &why);
+    assert_string_equal(why, "The access token's algorithm is not accepted");
+
+    hs256(secret, "{\"alg\":\"HS256\",\"crit\":[\"b64\"]}",
+          "{\"exp\":2000}", token);
+    rc = bb_jwt_verify(token, strlen(token), &set, &policy, 1000, &t, &why);
+    assert_string_equal(why,
+                        "The access token has critical header parameters");
+
+    hs256(secret, "{\"alg\":\"HS256\",\"kid\":7}", "{\"exp\":2000}",
+          token);
+    rc = bb_jwt_verify(token, strlen(token), &set, &policy, 1000, &t, &why);
+    assert_string_equal(why, "The access token has an invalid key id");
+
+    hs256(secret, "{\"alg\":\"HS256\"}", "{\"exp\":2000,\"sub\":\"-1\","
+          "\"client_id\":\"c\",\"iss\":\"other\"}", token);
+    rc = bb_jwt_verify(token, strlen(token), &set, &policy, 1000, &t, &why);
+    assert_string_equal(why, "The access token is from another issuer");
+
+    assert_false(bb_jwt_looks_like("a.b", 3));
+    assert_false(bb_jwt_looks_like("a.b.c.d", 7));
+    assert_true(bb_jwt_looks_like("a.b.c.d.e", 9));
+    assert_false(bb_jwt_looks_like("a.b.c+", 6));
+
+    bb_keyset_free(&set);
+}
+
+
+static void
+test_keys_refused(void **state)
+{
+    char         err[256];
+    bb_keyset_t  set;
+    const char  *jwks;
+
+    (void) state;
+
+    memset(&set, 0, sizeof(set));
+
+    jwks = "{\"keys\":[{\"kty\":\"oct\",\"k\":\"c2hvcnQ\"}]}";
+    assert_int_equal(bb_keyset_parse(jwks, strlen(jwks), &set, err,
+                                     sizeof(err)), -1);
+    assert_non_null(strstr(err, "shorter than 32 bytes"));
+
+    jwks = "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"a\",\"n\":\"AQAB\","
+           "\"e\":\"AQAB\",\"d\":\"AQAB\"}]}";
+    assert_int_equal(bb_keyset_parse(jwks, strlen(jwks), &set, err,
+                                     sizeof(err)), -1);
+    assert_string_equal(err, "key #1 (kid \"a\"): holds private key material");
+
+    jwks = "{\"keys\":[{\"kty\":\"XYZ\"}]}";
+    assert_int_equal(bb_keyset_parse(jwks, strlen(jwks), &set, err,
+                                     sizeof(err)), -1);
+
+    jwks = "{\"keys\":[]}";
+    assert_int_equal(bb_keyset_parse(jwks, strlen(jwks), &set, err,
+                                     sizeof(err)), -1);
+
+    jwks = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+    assert_int_equal(bb_keyset_parse(jwks, strlen(jwks), &set, err,
+                                     sizeof(err)), -1);
+    assert_string_equal(err, "holds a private key");
+
+    assert_int_equal(set.n, 0);
+}
+
+
 int
 main(void)
 {
@@ -523,6 +728,9 @@ main(void)
         cmocka_unit_test(test_fhir_required_scope),
         cmocka_unit_test(test_fhir_query_bind),
         cmocka_unit_test(test_url_decode),
+        cmocka_unit_test(test_base64url),
+        cmocka_unit_test(test_jwt),
+        cmocka_unit_test(test_keys_refused),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,62 @@
+/*
+ * JWT access tokens (RFC 9068): JWS compact serialization verified with
+ * OpenSSL against a configured key set, then strict claim checks.
+ * Pure C on OpenSSL and jansson.
+ */
+
+#ifndef _NGX_BLUEBUTTON_JWT_H_INCLUDED_
+#define _NGX_BLUEBUTTON_JWT_H_INCLUDED_
+
+
+#include <stddef.h>
+
+#include "ngx_bluebutton_consent.h"
+#include "ngx_bluebutton_keys.h"
+
+
+#define BB_ALG_RS256   0x0001
+#define BB_ALG_RS384   0x0002
+#define BB_ALG_RS512   0x0004
+#define BB_ALG_PS256   0x0008
+#define BB_ALG_PS384   0x0010
+#define BB_ALG_PS512   0x0020
+#define BB_ALG_ES256   0x0040
+#define BB_ALG_ES384   0x0080
+#define BB_ALG_ES512   0x0100
+#define BB_ALG_EDDSA   0x0200
+#define BB_ALG_HS256   0x0400
+#define BB_ALG_HS384   0x0800
+#define BB_ALG_HS512   0x1000
+
+/* asymmetric algorithms only: HMAC must be asked for by name */
+#define BB_ALG_DEFAULT  0x03ff
+
+#define BB_JWT_HEADER_MAX   2048     /* decoded */
+#define BB_JWT_PAYLOAD_MAX  8192     /* decoded */
+
+
+typedef struct {
+    unsigned     algorithms;
+    long long    leeway;
+    const char  *issuer;             /* NULL: not checked */
+    const char  *audience;           /* NULL: not checked */
+} bb_jwt_policy_t;
+
+
+/* The bit of an algorithm name, or 0. */
+unsigned bb_jwt_algorithm(const char *name, size_t len);
+
+/* Returns 1 for three (JWS) or five (JWE) base64url segments. */
+int bb_jwt_looks_like(const char *token, size_t len);
+
+/*
+ * Verifies the token and fills *out from its claims.  Returns
+ * BB_DECISION_ALLOW (signature and claims good; consent still to check),
+ * or BB_DECISION_INVALID_TOKEN or BB_DECISION_TOKEN_EXPIRED with *why.
+ */
+int bb_jwt_verify(const char *token, size_t len, const bb_keyset_t *keys,
+    const bb_jwt_policy_t *policy, long long now, bb_token_t *out,
+    const char **why);
+
+
+#endif /* _NGX_BLUEBUTTON_JWT_H_INCLUDED_ */
