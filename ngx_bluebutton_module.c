@@ -283,19 +283,21 @@ ngx_bluebutton_handler(ngx_http_request_t *r)
 
     ctx = ngx_bluebutton_get_ctx(r);
 
-    if (ctx) {
-        if (ctx->waiting) {
-            return NGX_AGAIN;
+    if (ctx == NULL) {
+        ctx = ngx_bluebutton_create_ctx(r);
+        if (ctx == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
+    } else if (ctx->waiting) {
+        return NGX_AGAIN;
+
+    } else if (ctx->decision != BB_DECISION_NONE) {
         /* the lookup finished, or an internal redirect came back here */
         return ngx_bluebutton_decide(r, blcf, ctx);
     }
 
-    ctx = ngx_bluebutton_create_ctx(r);
-    if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    /* a first check, or one after a public route redirected here */
 
     if (blcf->fhir) {
         rc = ngx_bluebutton_route_classify(r, blcf, ctx);
@@ -859,6 +861,9 @@ ngx_bluebutton_exit_process(ngx_cycle_t *cycle)
     for (i = 0; i < bmcf->peers.nelts; i++) {
         ngx_bluebutton_redis_close(peers[i], "the worker is exiting");
     }
+
+    ngx_bluebutton_token_exit();
+    bb_jwt_exit();
 }
 
 

@@ -91,21 +91,35 @@ bb_jwt_alg(const char *name)
 
 
 /* fetched once per process and kept: a fetch per token costs more */
+static EVP_MD  *bb_jwt_sha256, *bb_jwt_sha384, *bb_jwt_sha512;
+
+
 static EVP_MD *
 bb_jwt_md(const char *name)
 {
-    static EVP_MD  *sha256, *sha384, *sha512;
-
     EVP_MD  **md;
 
-    md = strcmp(name, "SHA256") == 0 ? &sha256
-         : strcmp(name, "SHA384") == 0 ? &sha384 : &sha512;
+    md = strcmp(name, "SHA256") == 0 ? &bb_jwt_sha256
+         : strcmp(name, "SHA384") == 0 ? &bb_jwt_sha384 : &bb_jwt_sha512;
 
     if (*md == NULL) {
         *md = EVP_MD_fetch(NULL, name, NULL);
     }
 
     return *md;
+}
+
+
+void
+bb_jwt_exit(void)
+{
+    EVP_MD_free(bb_jwt_sha256);
+    EVP_MD_free(bb_jwt_sha384);
+    EVP_MD_free(bb_jwt_sha512);
+
+    bb_jwt_sha256 = NULL;
+    bb_jwt_sha384 = NULL;
+    bb_jwt_sha512 = NULL;
 }
 
 

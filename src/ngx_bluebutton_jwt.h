@@ -43,6 +43,9 @@ typedef struct {
 } bb_jwt_policy_t;
 
 
+/* Releases the digests fetched while verifying. */
+void bb_jwt_exit(void);
+
 /* The bit of an algorithm name, or 0. */
 unsigned bb_jwt_algorithm(const char *name, size_t len);
 

@@ -47,14 +47,23 @@ static u_char  ngx_bluebutton_lookup_sha[40];
 ngx_int_t
 ngx_bluebutton_lookup_init(ngx_conf_t *cf)
 {
-    u_char        md[EVP_MAX_MD_SIZE];
-    unsigned int  n;
+    int            ok;
+    u_char         md[EVP_MAX_MD_SIZE];
+    EVP_MD        *sha1;
+    unsigned int   n;
 
-    if (EVP_Digest(ngx_bluebutton_lookup_script.data,
-                   ngx_bluebutton_lookup_script.len, md, &n, EVP_sha1(),
-                   NULL)
-        != 1)
-    {
+    /* Redis names scripts by their SHA-1; fetched and released here */
+
+    sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+
+    ok = sha1 != NULL
+         && EVP_Digest(ngx_bluebutton_lookup_script.data,
+                       ngx_bluebutton_lookup_script.len, md, &n, sha1, NULL)
+            == 1;
+
+    EVP_MD_free(sha1);
+
+    if (!ok) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "bluebutton: SHA-1 is not available");
         return NGX_ERROR;

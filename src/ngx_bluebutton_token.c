@@ -31,6 +31,14 @@ ngx_bluebutton_token_init(ngx_log_t *log)
 }
 
 
+void
+ngx_bluebutton_token_exit(void)
+{
+    EVP_MD_free(ngx_bluebutton_sha256);
+    ngx_bluebutton_sha256 = NULL;
+}
+
+
 bb_decision_t
 ngx_bluebutton_token_get(ngx_http_request_t *r,
     ngx_bluebutton_loc_conf_t *blcf, ngx_bluebutton_ctx_t *ctx,

@@ -10,8 +10,9 @@
 #include "ngx_bluebutton.h"
 
 
-/* Fetches the digest once per process. */
+/* Fetches the digest once per process, and releases it. */
 ngx_int_t ngx_bluebutton_token_init(ngx_log_t *log);
+void ngx_bluebutton_token_exit(void);
 
 /*
  * Finds the bearer token.  Returns BB_DECISION_NONE with *token set, or

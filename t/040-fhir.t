@@ -504,3 +504,33 @@ invalid resource type "coverage" in "bluebutton_fhir_types"
 --- must_die
 --- error_log
 invalid value "maybe" in "bluebutton_fhir" directive
+
+
+
+=== TEST 32: a public route redirected into a protected one is checked afresh
+# the public route already removed the token, so the fresh check refuses
+--- scopes: patient/Patient.read
+--- http_config
+    bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+        location / {
+            return 200 "backend $request_uri patient=[$http_bluebutton_beneficiaryid]\n";
+        }
+    }
+--- config
+    location = /v2/fhir/metadata {
+        bluebutton on;
+        bluebutton_fhir on;
+        try_files /nonexistent @patient;
+    }
+    location @patient {
+        bluebutton on;
+        bluebutton_scope patient/Patient.read;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+--- request
+GET /v2/fhir/metadata
+--- error_code: 401
+--- response_body
+{"error":"invalid_request","error_description":"The request carries no bearer token"}
