@@ -428,6 +428,9 @@ ngx_bluebutton_jwt_check(ngx_http_request_t *r,
                                   blcf->jwt_keys, &policy,
                                   (long long) ngx_time(), t, &ctx->why);
 
+    /* the Redis timeout must count from now, not from before the crypto */
+    ngx_time_update();
+
     if (ctx->decision != BB_DECISION_ALLOW) {
         return NGX_ABORT;
     }

@@ -21,6 +21,9 @@ static void ngx_bluebutton_lookup_jwt_done(ngx_http_request_t *r,
     ngx_bluebutton_ctx_t *ctx, redisReply *reply);
 static void ngx_bluebutton_lookup_decide(ngx_http_request_t *r,
     ngx_bluebutton_ctx_t *ctx, redisReply *gr);
+static ngx_uint_t ngx_bluebutton_lookup_failed(ngx_http_request_t *r,
+    ngx_bluebutton_ctx_t *ctx, redisReply *reply, const char *err);
+static void ngx_bluebutton_lookup_resume(ngx_bluebutton_ctx_t *ctx);
 static ngx_int_t ngx_bluebutton_lookup_send(ngx_http_request_t *r,
     ngx_bluebutton_ctx_t *ctx, ngx_bluebutton_srv_conf_t *bscf,
     ngx_uint_t eval);
@@ -143,12 +146,8 @@ ngx_bluebutton_lookup_reply(void *data, redisReply *reply, const char *err)
     r = ctx->request;
     ctx->cmd = NULL;
 
-    if (reply == NULL) {
-        (void) ngx_bluebutton_lookup_unavailable(r, ctx, err);
-
-    } else if (reply->type == REDIS_REPLY_ERROR
-               && ngx_strncmp(reply->str, "NOSCRIPT", 8) == 0
-               && !ctx->eval_sent)
+    if (reply && reply->type == REDIS_REPLY_ERROR
+        && ngx_strncmp(reply->str, "NOSCRIPT", 8) == 0 && !ctx->eval_sent)
     {
         /* the server lost its script cache: send the script itself once */
 
@@ -159,14 +158,38 @@ ngx_bluebutton_lookup_reply(void *data, redisReply *reply, const char *err)
             return;
         }
 
-    } else if (reply->type == REDIS_REPLY_ERROR) {
-        ngx_bluebutton_set_cause(r, ctx, "redis answered: %s", reply->str);
-        ctx->decision = BB_DECISION_UNAVAILABLE;
-
-    } else {
+    } else if (!ngx_bluebutton_lookup_failed(r, ctx, reply, err)) {
         ngx_bluebutton_lookup_done(r, ctx, reply);
     }
 
+    ngx_bluebutton_lookup_resume(ctx);
+}
+
+
+/* no reply or an error reply: Redis could not answer */
+static ngx_uint_t
+ngx_bluebutton_lookup_failed(ngx_http_request_t *r,
+    ngx_bluebutton_ctx_t *ctx, redisReply *reply, const char *err)
+{
+    if (reply == NULL) {
+        (void) ngx_bluebutton_lookup_unavailable(r, ctx, err);
+        return 1;
+    }
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        ngx_bluebutton_set_cause(r, ctx, "redis answered: %s", reply->str);
+        ctx->decision = BB_DECISION_UNAVAILABLE;
+        return 1;
+    }
+
+    return 0;
+}
+
+
+/* the request goes on from a posted event, not from inside hiredis */
+static void
+ngx_bluebutton_lookup_resume(ngx_bluebutton_ctx_t *ctx)
+{
     ctx->waiting = 0;
 
     ngx_post_event(&ctx->resume, &ngx_posted_events);
@@ -338,20 +361,11 @@ ngx_bluebutton_lookup_jwt_reply(void *data, redisReply *reply,
     r = ctx->request;
     ctx->cmd = NULL;
 
-    if (reply == NULL) {
-        (void) ngx_bluebutton_lookup_unavailable(r, ctx, err);
-
-    } else if (reply->type == REDIS_REPLY_ERROR) {
-        ngx_bluebutton_set_cause(r, ctx, "redis answered: %s", reply->str);
-        ctx->decision = BB_DECISION_UNAVAILABLE;
-
-    } else {
+    if (!ngx_bluebutton_lookup_failed(r, ctx, reply, err)) {
         ngx_bluebutton_lookup_jwt_done(r, ctx, reply);
     }
 
-    ctx->waiting = 0;
-
-    ngx_post_event(&ctx->resume, &ngx_posted_events);
+    ngx_bluebutton_lookup_resume(ctx);
 }
 
 
