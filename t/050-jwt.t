@@ -368,7 +368,14 @@ WWW-Authenticate: Bearer realm="bluebutton", error="invalid_token", error_descri
 
 
 === TEST 36: expired within the leeway
---- token eval: BB::jwt(alg => 'ES256', key => 'ec256', kid => 'ec256', claims => { exp => int(time()) - 5 })
+--- config
+    location /p {
+        bluebutton on;
+        bluebutton_jwt_keys $TEST_NGINX_KEYS_DIR/jwks.json;
+        bluebutton_jwt_leeway 1h;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+--- token eval: BB::jwt(alg => 'ES256', key => 'ec256', kid => 'ec256', claims => { exp => int(time()) - 120 })
 --- error_code: 200
 
 
