@@ -302,10 +302,27 @@ sub stop_nginx {
     }
 }
 
+# the master's children, read from /proc
+sub workers_of {
+    my ($master) = @_;
+    my @pids;
+
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        open my $fh, '<', $stat or next;
+        my $line = <$fh>;
+        close $fh;
+        push @pids, $1 if $line && $line =~ /^(\d+) \(.*\) \S+ (\d+) /s
+                          && $2 == $master;
+    }
+
+    return @pids;
+}
+
 sub hup_nginx {
     my ($name) = @_;
     my $pid = master_pid();
     my $offset = -s "$ServRoot/logs/error.log" || 0;
+    my @old = workers_of($pid);
 
     kill 'HUP', $pid;
 
@@ -321,8 +338,11 @@ sub hup_nginx {
         sleep 0.02;
     }
 
-    # let the old workers stop accepting
-    sleep 0.1;
+    # requests must not reach a worker of the old configuration
+    my $wait = time + 10;
+    while (time < $wait && grep { alive($_) } @old) {
+        sleep 0.02;
+    }
 
     return 1;
 }
