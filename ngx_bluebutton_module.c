@@ -652,6 +652,12 @@ ngx_bluebutton_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     ngx_conf_merge_msec_value(conf->redis.timeout, prev->redis.timeout, 300);
+
+    if (conf->redis.timeout == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"bluebutton_redis_timeout\" must be positive");
+        return NGX_CONF_ERROR;
+    }
     ngx_conf_merge_value(conf->redis.database, prev->redis.database, 0);
     ngx_conf_merge_str_value(conf->prefix, prev->prefix, "bb:");
 

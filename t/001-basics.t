@@ -357,6 +357,17 @@ invalid port in "bluebutton_redis" address "127.0.0.1:99999"
 
 
 
+=== TEST 24b: a zero timeout would refuse every request
+--- http_config
+    bluebutton_redis 127.0.0.1:6379;
+    bluebutton_redis_timeout 0;
+--- config
+--- must_die
+--- error_log
+"bluebutton_redis_timeout" must be positive
+
+
+
 === TEST 25: an empty Redis password
 --- http_config
     bluebutton_redis 127.0.0.1:6379;
