@@ -1,8 +1,8 @@
 /*
- * Routes are read from r->uri, nginx's normalized path, and only when it
- * is what the client sent: a path that needed decoding or dot-segment
- * removal is refused, so the backend, which may see the raw form, can
- * never be asked for anything other than what was checked here.
+ * Routes are read from r->uri, nginx's normalized path.  Where nginx
+ * would pass the client's raw path upstream, a raw path that needed
+ * decoding or dot-segment removal is refused, so the backend can never be
+ * asked for anything other than what was checked here.
  */
 
 #include "ngx_bluebutton_route.h"
@@ -23,7 +23,14 @@ ngx_bluebutton_route_classify(ngx_http_request_t *r,
     q = ngx_strlchr(raw, raw + r->unparsed_uri.len, '?');
     raw_len = q ? (size_t) (q - raw) : r->unparsed_uri.len;
 
-    if (raw_len != r->uri.len || ngx_memcmp(raw, r->uri.data, raw_len) != 0)
+    /*
+     * only a URI nginx has not rewritten may go upstream in its raw form;
+     * a rewritten one goes as r->uri, which is what is checked here
+     */
+
+    if (r->valid_unparsed_uri
+        && (raw_len != r->uri.len
+            || ngx_memcmp(raw, r->uri.data, raw_len) != 0))
     {
         return ngx_bluebutton_route_refuse(ctx, BB_DECISION_INVALID_REQUEST,
                    "The request path must be sent in normal form");

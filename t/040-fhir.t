@@ -534,3 +534,24 @@ GET /v2/fhir/metadata
 --- error_code: 401
 --- response_body
 {"error":"invalid_request","error_description":"The request carries no bearer token"}
+
+
+
+=== TEST 33: a rewrite into the API is routed by the rewritten path
+--- scopes: patient/ExplanationOfBenefit.read
+--- config
+    location /api/ {
+        rewrite ^/api/(.*)$ /v2/fhir/$1 last;
+    }
+    location /v2/ {
+        bluebutton on;
+        bluebutton_fhir on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+--- request eval
+["GET /api/ExplanationOfBenefit?_count=1", "GET /api/Coverage"]
+--- error_code eval
+[200, 403]
+--- response_body eval
+["backend GET /v2/fhir/ExplanationOfBenefit?_count=1&patient=-20140000008325 patient=[patientId:-20140000008325] client=[app-1] app=[] authorization=[]\n",
+ qq({"error":"insufficient_scope","error_description":"The access token does not grant the scope this resource requires","scope":"patient/Coverage.read"}\n)]
