@@ -532,7 +532,7 @@ backend GET /p patient=[patientId:-20140000008325] client=[app-1] app=[] authori
 
 
 === TEST 51: JWE (five segments) is refused as such
---- token eval: join '.', map { BB::b64url($_) } '{"alg":"RSA-OAEP","enc":"A256GCM"}', 'k', 'iv', 'ct', 'tag'
+--- token eval: CORE::join '.', map { BB::b64url($_) } '{"alg":"RSA-OAEP","enc":"A256GCM"}', 'k', 'iv', 'ct', 'tag'
 --- error_code: 401
 --- response_body
 {"error":"invalid_token","error_description":"Encrypted (JWE) access tokens are not accepted"}
