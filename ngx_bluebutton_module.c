@@ -383,9 +383,7 @@ ngx_bluebutton_decide(ngx_http_request_t *r, ngx_bluebutton_loc_conf_t *blcf,
                                     ngx_strlen(ctx->token->scope),
                                     &required[i]))
             {
-                ctx->decision = BB_DECISION_INSUFFICIENT_SCOPE;
-                ctx->why = "The access token does not grant the scope "
-                           "this resource requires";
+                ngx_bluebutton_scope_missing(ctx, &blcf->scope_text);
                 return ngx_bluebutton_refuse(r, ctx);
             }
         }

@@ -47,7 +47,7 @@ static const bb_jwt_alg_t  bb_jwt_algs[] = {
 };
 
 
-static const bb_jwt_alg_t *bb_jwt_alg(const char *name);
+static const bb_jwt_alg_t *bb_jwt_alg(const char *name, size_t len);
 static EVP_MD *bb_jwt_md(const char *name);
 static const bb_key_t *bb_jwt_key(const bb_keyset_t *keys,
     const bb_jwt_alg_t *alg, const char *kid, int has_kid, const char **why);
@@ -65,23 +65,19 @@ bb_jwt_algorithm(const char *name, size_t len)
 {
     const bb_jwt_alg_t  *a;
 
-    for (a = bb_jwt_algs; a->name; a++) {
-        if (strlen(a->name) == len && memcmp(a->name, name, len) == 0) {
-            return a->bit;
-        }
-    }
+    a = bb_jwt_alg(name, len);
 
-    return 0;
+    return a ? a->bit : 0;
 }
 
 
 static const bb_jwt_alg_t *
-bb_jwt_alg(const char *name)
+bb_jwt_alg(const char *name, size_t len)
 {
     const bb_jwt_alg_t  *a;
 
     for (a = bb_jwt_algs; a->name; a++) {
-        if (strcmp(a->name, name) == 0) {
+        if (strlen(a->name) == len && memcmp(a->name, name, len) == 0) {
             return a;
         }
     }
@@ -213,7 +209,7 @@ bb_jwt_verify(const char *token, size_t len, const bb_keyset_t *keys,
         goto done;
     }
 
-    alg = bb_jwt_alg(alg_name);
+    alg = bb_jwt_alg(alg_name, strlen(alg_name));
 
     if (alg == NULL || !(alg->bit & policy->algorithms)) {
         *why = "The access token's algorithm is not accepted";

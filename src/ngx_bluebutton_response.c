@@ -122,11 +122,8 @@ ngx_bluebutton_refuse(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx)
     why.data = (u_char *) (ctx->why ? ctx->why : "");
     why.len = ngx_strlen(why.data);
 
-    scope = NULL;
-
-    if (ctx->decision == BB_DECISION_INSUFFICIENT_SCOPE) {
-        scope = ctx->required.len ? &ctx->required : &blcf->scope_text;
-    }
+    scope = ctx->decision == BB_DECISION_INSUFFICIENT_SCOPE
+            ? &ctx->required : NULL;
 
     level = ctx->decision == BB_DECISION_UNAVAILABLE ? NGX_LOG_ERR
                                                      : NGX_LOG_INFO;
@@ -291,6 +288,16 @@ failed:
     ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
 
     return NGX_DONE;
+}
+
+
+void
+ngx_bluebutton_scope_missing(ngx_bluebutton_ctx_t *ctx, ngx_str_t *required)
+{
+    ctx->decision = BB_DECISION_INSUFFICIENT_SCOPE;
+    ctx->why = "The access token does not grant the scope this resource "
+               "requires";
+    ctx->required = *required;
 }
 
 

@@ -16,5 +16,9 @@
 ngx_int_t ngx_bluebutton_refuse(ngx_http_request_t *r,
     ngx_bluebutton_ctx_t *ctx);
 
+/* Makes ctx an insufficient_scope refusal naming the required scopes. */
+void ngx_bluebutton_scope_missing(ngx_bluebutton_ctx_t *ctx,
+    ngx_str_t *required);
+
 
 #endif /* _NGX_BLUEBUTTON_RESPONSE_H_INCLUDED_ */

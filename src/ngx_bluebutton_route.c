@@ -6,6 +6,7 @@
  */
 
 #include "ngx_bluebutton_route.h"
+#include "ngx_bluebutton_response.h"
 
 
 static ngx_int_t ngx_bluebutton_route_refuse(ngx_bluebutton_ctx_t *ctx,
@@ -75,6 +76,7 @@ ngx_bluebutton_route_bind(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx)
 {
     u_char      *p;
     size_t       len;
+    ngx_str_t    name;
     bb_scope_t   required;
     const char  *param, *patient;
 
@@ -92,24 +94,22 @@ ngx_bluebutton_route_bind(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx)
         /* named as the v1 scope every Blue Button app knows */
 
         if (ctx->route.kind == BB_FHIR_USERINFO) {
-            ngx_str_set(&ctx->required, "profile");
+            ngx_str_set(&name, "profile");
 
         } else {
-            len = sizeof("patient/.read") - 1 + ngx_strlen(ctx->route.type);
-            p = ngx_pnalloc(r->pool, len);
-            if (p == NULL) {
+            name.len = sizeof("patient/.read") - 1
+                       + ngx_strlen(ctx->route.type);
+            name.data = ngx_pnalloc(r->pool, name.len);
+            if (name.data == NULL) {
                 return NGX_ERROR;
             }
 
-            ngx_sprintf(p, "patient/%s.read", ctx->route.type);
-            ctx->required.data = p;
-            ctx->required.len = len;
+            ngx_sprintf(name.data, "patient/%s.read", ctx->route.type);
         }
 
-        return ngx_bluebutton_route_refuse(ctx,
-                   BB_DECISION_INSUFFICIENT_SCOPE,
-                   "The access token does not grant the scope this "
-                   "resource requires");
+        ngx_bluebutton_scope_missing(ctx, &name);
+
+        return NGX_ABORT;
     }
 
     patient = ctx->token->patient;
