@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "ngx_bluebutton_consent.h"
-#include "ngx_bluebutton_json.h"
+#include "ngx_bluebutton_record.h"
 #include "ngx_bluebutton_scope.h"
 
 
@@ -56,114 +56,128 @@ bb_client_id_valid(const char *s, size_t len)
 }
 
 
+enum {
+    BB_TOKEN_PATIENT = 0,
+    BB_TOKEN_CLIENT_ID,
+    BB_TOKEN_APP,
+    BB_TOKEN_SCOPE,
+    BB_TOKEN_EXP,
+    BB_TOKEN_IAT,
+    BB_TOKEN_MEMBERS
+};
+
+static const char *const  bb_token_members[] = {
+    "patient", "client_id", "app", "scope", "exp", "iat"
+};
+
+
 int
 bb_token_record_parse(const char *json, size_t len, bb_token_t *token,
     const char **err)
 {
-    int      rc;
-    json_t  *obj;
+    bb_record_member_t  m[BB_TOKEN_MEMBERS];
 
     memset(token, 0, sizeof(bb_token_t));
 
-    obj = bb_json_object(json, len, BB_RECORD_MAX, 2, err);
-    if (obj == NULL) {
+    if (bb_record_read(json, len, BB_RECORD_MAX, 2, bb_token_members, m,
+                       BB_TOKEN_MEMBERS, err)
+        != 0)
+    {
         return -1;
     }
 
-    rc = -1;
-
-    if (bb_json_string(obj, "patient", token->patient,
-                       sizeof(token->patient)) != 1
+    if (bb_record_string(&m[BB_TOKEN_PATIENT], token->patient,
+                              sizeof(token->patient)) != 1
         || !bb_patient_id_valid(token->patient, strlen(token->patient)))
     {
         *err = "token record has no valid \"patient\"";
-        goto done;
+        return -1;
     }
 
-    if (bb_json_string(obj, "client_id", token->client_id,
-                       sizeof(token->client_id)) != 1
+    if (bb_record_string(&m[BB_TOKEN_CLIENT_ID], token->client_id,
+                              sizeof(token->client_id)) != 1
         || !bb_client_id_valid(token->client_id, strlen(token->client_id)))
     {
         *err = "token record has no valid \"client_id\"";
-        goto done;
+        return -1;
     }
 
-    if (bb_json_string(obj, "app", token->app, sizeof(token->app)) < 0) {
+    if (bb_record_string(&m[BB_TOKEN_APP], token->app,
+                              sizeof(token->app)) < 0)
+    {
         *err = "token record has an invalid \"app\"";
-        goto done;
+        return -1;
     }
 
-    if (bb_json_string(obj, "scope", token->scope, sizeof(token->scope)) < 0
+    if (bb_record_string(&m[BB_TOKEN_SCOPE], token->scope,
+                              sizeof(token->scope)) < 0
         || !bb_scope_list_valid(token->scope, strlen(token->scope)))
     {
         *err = "token record has an invalid \"scope\"";
-        goto done;
+        return -1;
     }
 
-    if (bb_json_seconds(obj, "exp", &token->exp) != 1) {
+    if (bb_record_seconds(&m[BB_TOKEN_EXP], &token->exp) != 1) {
         *err = "token record has no valid \"exp\"";
-        goto done;
+        return -1;
     }
 
-    if (bb_json_seconds(obj, "iat", &token->iat) < 0) {
+    if (bb_record_seconds(&m[BB_TOKEN_IAT], &token->iat) < 0) {
         *err = "token record has an invalid \"iat\"";
-        goto done;
+        return -1;
     }
 
-    rc = 0;
-
-done:
-
-    json_decref(obj);
-
-    return rc;
+    return 0;
 }
+
+
+enum {
+    BB_GRANT_CREATED = 0,
+    BB_GRANT_EXPIRES,
+    BB_GRANT_DATA_ACCESS_TYPE,
+    BB_GRANT_MEMBERS
+};
+
+static const char *const  bb_grant_members[] = {
+    "created", "expires", "data_access_type"
+};
 
 
 int
 bb_grant_parse(const char *json, size_t len, bb_grant_t *grant,
     const char **err)
 {
-    int      rc;
-    json_t  *obj, *v;
+    bb_record_member_t  m[BB_GRANT_MEMBERS];
 
     memset(grant, 0, sizeof(bb_grant_t));
 
-    obj = bb_json_object(json, len, BB_RECORD_MAX, 2, err);
-    if (obj == NULL) {
+    if (bb_record_read(json, len, BB_RECORD_MAX, 2, bb_grant_members, m,
+                       BB_GRANT_MEMBERS, err)
+        != 0)
+    {
         return -1;
     }
 
-    rc = -1;
-
-    if (bb_json_seconds(obj, "created", &grant->created) != 1) {
+    if (bb_record_seconds(&m[BB_GRANT_CREATED], &grant->created) != 1) {
         *err = "grant has no valid \"created\"";
-        goto done;
+        return -1;
     }
 
-    v = json_object_get(obj, "expires");
-
-    if (v != NULL && !json_is_null(v)
-        && bb_json_seconds(obj, "expires", &grant->expires) != 1)
+    if (m[BB_GRANT_EXPIRES].type != BB_RECORD_NULL
+        && bb_record_seconds(&m[BB_GRANT_EXPIRES], &grant->expires) < 0)
     {
         *err = "grant has an invalid \"expires\"";
-        goto done;
+        return -1;
     }
 
-    v = json_object_get(obj, "data_access_type");
-
-    if (v != NULL && !json_is_string(v)) {
+    if (m[BB_GRANT_DATA_ACCESS_TYPE].type != BB_RECORD_ABSENT
+        && m[BB_GRANT_DATA_ACCESS_TYPE].type != BB_RECORD_STRING)
+    {
         *err = "grant has an invalid \"data_access_type\"";
-        goto done;
+        return -1;
     }
 
-    rc = 0;
-
-done:
-
-    json_decref(obj);
-
-    return rc;
+    return 0;
 }
 
 

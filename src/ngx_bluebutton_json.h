@@ -1,6 +1,6 @@
 /*
  * Strict, bounded readers for the JSON documents the gateway trusts:
- * token records, grants and JWT claim sets.  Pure C on jansson.
+ * JWT headers, claim sets and key sets.  Pure C on jansson.
  */
 
 #ifndef _NGX_BLUEBUTTON_JSON_H_INCLUDED_

@@ -746,3 +746,44 @@ Authorization: Bearer tok-spaced
 --- error_code: 200
 --- response_body
 backend GET /v2/fhir/Patient patient=[patientId:-1] client=[app-1] app=[] authorization=[]
+
+
+
+=== TEST 35: a record that says "patient" twice is ambiguous: 503
+--- init
+BB::flush();
+BB::grant('app-1', '-1');
+BB::grant('app-1', '-2');
+BB::set(BB::token_key('tok-twice'), '{"patient":"-1","client_id":"app-1","scope":"","exp":' . (time() + 600) . ',"patient":"-2"}');
+--- config
+    location /v2/fhir/ {
+        bluebutton on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+--- request
+GET /v2/fhir/Patient
+--- more_headers
+Authorization: Bearer tok-twice
+--- error_code: 503
+--- error_log
+the token record is malformed (JSON repeats a member)
+
+
+
+=== TEST 36: JSON escapes in a record are read as JSON means them
+--- init
+BB::flush();
+BB::grant('app-1', '-1');
+BB::set(BB::token_key('tok-escaped'), '{"patient":"-1","client_id":"app-1","app":"Blue \"Button\"\/\u0041","scope":"","exp":' . (time() + 600) . ',"extra":{"a":"}"},"list":[1,"]"]}');
+--- config
+    location /v2/fhir/ {
+        bluebutton on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+--- request
+GET /v2/fhir/Patient
+--- more_headers
+Authorization: Bearer tok-escaped
+--- error_code: 200
+--- response_body
+backend GET /v2/fhir/Patient patient=[patientId:-1] client=[app-1] app=[Blue "Button"/A] authorization=[]

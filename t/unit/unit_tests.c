@@ -1,7 +1,7 @@
 /*
  * Unit tests for the parts of the module that do not need nginx:
- * scope matching, bounded JSON reading, token records, grants and the
- * consent decision.
+ * scope matching, bounded JSON reading, the record reader, token records,
+ * grants and the consent decision.
  */
 
 #include <stdarg.h>
@@ -13,6 +13,7 @@
 
 #include "ngx_bluebutton_scope.h"
 #include "ngx_bluebutton_json.h"
+#include "ngx_bluebutton_record.h"
 #include "ngx_bluebutton_consent.h"
 #include "ngx_bluebutton_decision.h"
 #include "ngx_bluebutton_fhir.h"
@@ -198,6 +199,103 @@ test_json_readers(void **state)
     assert_null(bb_json_object("{\"a\":{\"b\":{}}}", 14, 1000, 2, &err));
     assert_string_equal(err, "JSON nested too deeply");
     assert_null(bb_json_object("{\"a\":1}", 7, 6, 2, &err));
+    assert_string_equal(err, "JSON too large");
+}
+
+
+/* a record read for members "s" and "n"; returns bb_record_read's result */
+static int
+record(const char *json, bb_record_member_t *m, const char **err)
+{
+    static const char *const  names[] = { "s", "n" };
+
+    return bb_record_read(json, strlen(json), 1000, 2, names, m, 2, err);
+}
+
+
+static void
+test_json_record(void **state)
+{
+    char                 buf[16];
+    long long            v;
+    const char          *err;
+    bb_record_member_t   m[2];
+
+    (void) state;
+
+    assert_int_equal(record(" {\"x\":[1,\"]\"],\"y\":{\"s\":2}, \"n\" : 7 ,"
+                            "\"s\":\"a\\\"b\\\\c\\/\\u00e9\\ud83d\\ude00\"} ",
+                            m, &err), 0);
+    assert_int_equal(bb_record_string(&m[0], buf, sizeof(buf)), 1);
+    assert_string_equal(buf, "a\"b\\c/\xc3\xa9\xf0\x9f\x98\x80");
+    assert_int_equal(bb_record_seconds(&m[1], &v), 1);
+    assert_true(v == 7);
+
+    /* names are compared decoded */
+    assert_int_equal(record("{\"\\u0073\":\"x\"}", m, &err), 0);
+    assert_int_equal(m[0].type, BB_RECORD_STRING);
+    assert_int_equal(m[1].type, BB_RECORD_ABSENT);
+    assert_int_equal(bb_record_string(&m[1], buf, sizeof(buf)), 0);
+    assert_int_equal(bb_record_seconds(&m[1], &v), 0);
+
+    /* a member read twice is ambiguous; one not read may repeat */
+    assert_int_equal(record("{\"s\":\"a\",\"\\u0073\":\"b\"}", m, &err), -1);
+    assert_string_equal(err, "JSON repeats a member");
+    assert_int_equal(record("{\"x\":1,\"x\":2}", m, &err), 0);
+
+    /* values: strings bounded, without control characters */
+    assert_int_equal(record("{\"s\":\"0123456789abcdef\"}", m, &err), 0);
+    assert_int_equal(bb_record_string(&m[0], buf, sizeof(buf)), -1);
+    assert_int_equal(record("{\"s\":\"0123456789abcd\\n\"}", m, &err), 0);
+    assert_int_equal(bb_record_string(&m[0], buf, sizeof(buf)), -1);
+    assert_int_equal(record("{\"s\":\"0123456789abcd\\/\"}", m, &err), 0);
+    assert_int_equal(bb_record_string(&m[0], buf, sizeof(buf)), 1);
+    assert_int_equal(record("{\"s\":5}", m, &err), 0);
+    assert_int_equal(bb_record_string(&m[0], buf, sizeof(buf)), -1);
+
+    /* numbers: whole seconds, fractions floored, never negative */
+    assert_int_equal(record("{\"n\":1.7e3}", m, &err), 0);
+    assert_int_equal(bb_record_seconds(&m[1], &v), 1);
+    assert_true(v == 1700);
+    assert_int_equal(record("{\"n\":-0}", m, &err), 0);
+    assert_int_equal(bb_record_seconds(&m[1], &v), 1);
+    assert_true(v == 0);
+    assert_int_equal(record("{\"n\":-1}", m, &err), 0);
+    assert_int_equal(bb_record_seconds(&m[1], &v), -1);
+    assert_int_equal(record("{\"n\":9223372036854775808}", m, &err), 0);
+    assert_int_equal(bb_record_seconds(&m[1], &v), -1);
+    assert_int_equal(record("{\"n\":1e16}", m, &err), 0);
+    assert_int_equal(bb_record_seconds(&m[1], &v), -1);
+    assert_int_equal(record("{\"n\":null}", m, &err), 0);
+    assert_int_equal(m[1].type, BB_RECORD_NULL);
+    assert_int_equal(bb_record_seconds(&m[1], &v), -1);
+
+    /* what RFC 8259 and jansson refuse */
+    assert_int_equal(record("", m, &err), -1);
+    assert_string_equal(err, "not valid JSON");
+    assert_int_equal(record("[]", m, &err), -1);
+    assert_string_equal(err, "JSON is not an object");
+    assert_int_equal(record("{\"a\":{\"b\":[]}}", m, &err), -1);
+    assert_string_equal(err, "JSON nested too deeply");
+    assert_int_equal(record("{} x", m, &err), -1);
+    assert_string_equal(err, "not valid JSON");
+    assert_int_equal(record("{\"n\":01}", m, &err), -1);
+    assert_int_equal(record("{\"n\":1.}", m, &err), -1);
+    assert_int_equal(record("{\"n\":.5}", m, &err), -1);
+    assert_int_equal(record("{\"n\":+1}", m, &err), -1);
+    assert_int_equal(record("{\"n\":1,}", m, &err), -1);
+    assert_int_equal(record("{\"n\":tru}", m, &err), -1);
+    assert_int_equal(record("{\"s\":\"\\u0000\"}", m, &err), -1);
+    assert_int_equal(record("{\"s\":\"\\ud83d\"}", m, &err), -1);
+    assert_int_equal(record("{\"s\":\"\\ude00\"}", m, &err), -1);
+    assert_int_equal(record("{\"s\":\"\\x\"}", m, &err), -1);
+    assert_int_equal(record("{\"s\":\"\t\"}", m, &err), -1);
+    assert_int_equal(record("{\"s\":\"\xc0\xaf\"}", m, &err), -1);
+    assert_int_equal(record("{\"s\":\"\xed\xa0\x80\"}", m, &err), -1);
+    assert_int_equal(record("{\"s\":\"\xf4\x90\x80\x80\"}", m, &err), -1);
+    assert_int_equal(record("{'s':1}", m, &err), -1);
+
+    assert_int_equal(bb_record_read("{}", 2, 1, 2, NULL, m, 0, &err), -1);
     assert_string_equal(err, "JSON too large");
 }
 
@@ -719,6 +817,7 @@ main(void)
         cmocka_unit_test(test_scope_list_valid),
         cmocka_unit_test(test_json_depth),
         cmocka_unit_test(test_json_readers),
+        cmocka_unit_test(test_json_record),
         cmocka_unit_test(test_token_record),
         cmocka_unit_test(test_grant),
         cmocka_unit_test(test_decide),
