@@ -12,7 +12,7 @@ MODULE := $(BUILD)/ngx_bluebutton_module.so
 DEPS_STAMP := $(BUILD)/.deps
 
 PURE_SRCS := src/ngx_bluebutton_decision.c src/ngx_bluebutton_json.c \
-             src/ngx_bluebutton_record.c \
+             src/ngx_bluebutton_record.c src/ngx_bluebutton_memo.c \
              src/ngx_bluebutton_scope.c src/ngx_bluebutton_consent.c \
              src/ngx_bluebutton_fhir.c src/ngx_bluebutton_base64url.c \
              src/ngx_bluebutton_keys.c src/ngx_bluebutton_jwt.c

@@ -1,20 +1,40 @@
 /*
- * One EVALSHA per request.  The script reads the token record and, when
- * it names a client and a patient, the grant of that patient to that
- * client, and returns the client and patient it used.  The script only
- * finds those two values; the record is parsed strictly here, and a
- * grant read for any other client or patient than the record's is
- * refused.  Keys derived inside the script make this a single-instance
- * design: Redis Cluster is not supported.
+ * One round trip per request.  For a token the worker has not seen, an
+ * EVALSHA: the script reads the token record and, when it names a client
+ * and a patient, the grant of that patient to that client, and returns
+ * the client and patient it used.  The script only finds those two
+ * values; the record is parsed strictly here, and a grant read for any
+ * other client or patient than the record's is refused.  Keys derived
+ * inside the script make this a single-instance design: Redis Cluster is
+ * not supported.
+ *
+ * For a token seen before, one MGET of its record and of the grant its
+ * record named then (see ngx_bluebutton_memo.c); if the record now names
+ * another grant, the script is sent as EVAL, a second and last round trip.
  */
 
 #include <openssl/evp.h>
 
 #include "ngx_bluebutton_lookup.h"
+#include "ngx_bluebutton_memo.h"
+
+
+/* bluebutton_redis_prefix is at most 64 characters */
+#define NGX_BLUEBUTTON_GRANT_KEY_MAX                                          \
+    (64 + sizeof("grant::") - 1 + BB_CLIENT_MAX + BB_PATIENT_MAX)
 
 
 static void ngx_bluebutton_lookup_reply(void *data, redisReply *reply,
     const char *err);
+static ngx_int_t ngx_bluebutton_lookup_pair(ngx_http_request_t *r,
+    ngx_bluebutton_ctx_t *ctx, ngx_bluebutton_srv_conf_t *bscf,
+    const bb_memo_entry_t *memo);
+static void ngx_bluebutton_lookup_pair_reply(void *data, redisReply *reply,
+    const char *err);
+static ngx_uint_t ngx_bluebutton_lookup_pair_done(ngx_http_request_t *r,
+    ngx_bluebutton_ctx_t *ctx, redisReply *reply);
+static bb_token_t *ngx_bluebutton_lookup_record(ngx_http_request_t *r,
+    ngx_bluebutton_ctx_t *ctx, redisReply *t);
 static void ngx_bluebutton_lookup_jwt_reply(void *data, redisReply *reply,
     const char *err);
 static void ngx_bluebutton_lookup_jwt_done(ngx_http_request_t *r,
@@ -82,7 +102,160 @@ ngx_int_t
 ngx_bluebutton_lookup_start(ngx_http_request_t *r,
     ngx_bluebutton_ctx_t *ctx, ngx_bluebutton_srv_conf_t *bscf)
 {
+    const bb_memo_entry_t  *memo;
+
+    memo = bb_memo_find((const char *) ctx->token_hash);
+
+    if (memo != NULL) {
+        return ngx_bluebutton_lookup_pair(r, ctx, bscf, memo);
+    }
+
     return ngx_bluebutton_lookup_send(r, ctx, bscf, 0);
+}
+
+
+/* the record and the grant it named last time, in one MGET */
+static ngx_int_t
+ngx_bluebutton_lookup_pair(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
+    ngx_bluebutton_srv_conf_t *bscf, const bb_memo_entry_t *memo)
+{
+    u_char      *key, *grant;
+    size_t       argvlen[3];
+    const char  *argv[3], *err;
+
+    key = ngx_pnalloc(r->pool, bscf->prefix.len + sizeof("token:") - 1 + 64);
+    grant = ngx_pnalloc(r->pool, bscf->prefix.len + sizeof("grant::") - 1
+                                 + ngx_strlen(memo->client_id)
+                                 + ngx_strlen(memo->patient));
+
+    if (key == NULL || grant == NULL) {
+        return ngx_bluebutton_lookup_unavailable(r, ctx, "out of memory");
+    }
+
+    argv[0] = "MGET";
+    argvlen[0] = 4;
+
+    argv[1] = (const char *) key;
+    argvlen[1] = ngx_sprintf(key, "%Vtoken:%*s", &bscf->prefix,
+                             (size_t) 64, ctx->token_hash)
+                 - key;
+
+    /* kept: the memo entry may be taken by another token meanwhile */
+
+    ctx->grant_key.data = grant;
+    ctx->grant_key.len = ngx_sprintf(grant, "%Vgrant:%s:%s", &bscf->prefix,
+                                     memo->client_id, memo->patient)
+                         - grant;
+
+    argv[2] = (const char *) grant;
+    argvlen[2] = ctx->grant_key.len;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "bluebutton: token record read with \"%V\"",
+                   &ctx->grant_key);
+
+    ctx->cmd = ngx_bluebutton_redis_command(bscf->peer, r->connection->log,
+                                            ngx_bluebutton_lookup_pair_reply,
+                                            ctx, 3, argv, argvlen, &err);
+    if (ctx->cmd == NULL) {
+        return ngx_bluebutton_lookup_unavailable(r, ctx, err);
+    }
+
+    ctx->waiting = 1;
+
+    return NGX_AGAIN;
+}
+
+
+static void
+ngx_bluebutton_lookup_pair_reply(void *data, redisReply *reply,
+    const char *err)
+{
+    ngx_bluebutton_ctx_t  *ctx = data;
+
+    ngx_http_request_t         *r;
+    ngx_bluebutton_srv_conf_t  *bscf;
+
+    r = ctx->request;
+    ctx->cmd = NULL;
+
+    if (!ngx_bluebutton_lookup_failed(r, ctx, reply, err)
+        && !ngx_bluebutton_lookup_pair_done(r, ctx, reply))
+    {
+        /* the record names another grant now: ask the script, in full */
+
+        ctx->eval_sent = 1;
+        bscf = ngx_http_get_module_srv_conf(r, ngx_bluebutton_module);
+
+        if (ngx_bluebutton_lookup_send(r, ctx, bscf, 1) == NGX_AGAIN) {
+            return;
+        }
+    }
+
+    ngx_bluebutton_lookup_resume(ctx);
+}
+
+
+/* returns 0 when the grant read is not the one the record names */
+static ngx_uint_t
+ngx_bluebutton_lookup_pair_done(ngx_http_request_t *r,
+    ngx_bluebutton_ctx_t *ctx, redisReply *reply)
+{
+    u_char                     *p, key[NGX_BLUEBUTTON_GRANT_KEY_MAX];
+    bb_token_t                 *token;
+    redisReply                 *t, *gr;
+    ngx_bluebutton_srv_conf_t  *bscf;
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
+        ngx_bluebutton_set_cause(r, ctx, "unexpected reply of type %d",
+                                 reply->type);
+        ctx->decision = BB_DECISION_UNAVAILABLE;
+        return 1;
+    }
+
+    t = reply->element[0];
+    gr = reply->element[1];
+
+    if ((t->type != REDIS_REPLY_STRING && t->type != REDIS_REPLY_NIL)
+        || (gr->type != REDIS_REPLY_STRING && gr->type != REDIS_REPLY_NIL))
+    {
+        ngx_bluebutton_set_cause(r, ctx, "unexpected reply element types");
+        ctx->decision = BB_DECISION_UNAVAILABLE;
+        return 1;
+    }
+
+    if (t->type == REDIS_REPLY_NIL) {
+        bb_memo_forget((const char *) ctx->token_hash);
+        ctx->why = "The access token is unknown or was revoked";
+        ctx->decision = BB_DECISION_INVALID_TOKEN;
+        return 1;
+    }
+
+    token = ngx_bluebutton_lookup_record(r, ctx, t);
+    if (token == NULL) {
+        return 1;
+    }
+
+    bscf = ngx_http_get_module_srv_conf(r, ngx_bluebutton_module);
+
+    p = ngx_snprintf(key, sizeof(key), "%Vgrant:%s:%s", &bscf->prefix,
+                     token->client_id, token->patient);
+
+    if ((size_t) (p - key) != ctx->grant_key.len
+        || ngx_memcmp(key, ctx->grant_key.data, p - key) != 0)
+    {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "bluebutton: token record names \"%*s\" now",
+                       p - key, key);
+        bb_memo_forget((const char *) ctx->token_hash);
+        return 0;
+    }
+
+    ctx->token = token;
+
+    ngx_bluebutton_lookup_decide(r, ctx, gr);
+
+    return 1;
 }
 
 
@@ -201,7 +374,6 @@ ngx_bluebutton_lookup_done(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
     redisReply *reply)
 {
     bb_token_t  *token;
-    const char  *err;
     redisReply  *t, *gr;
 
     if (reply->type != REDIS_REPLY_ARRAY
@@ -234,17 +406,8 @@ ngx_bluebutton_lookup_done(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
         return;
     }
 
-    token = ngx_palloc(r->pool, sizeof(bb_token_t));
+    token = ngx_bluebutton_lookup_record(r, ctx, t);
     if (token == NULL) {
-        ngx_bluebutton_set_cause(r, ctx, "out of memory");
-        ctx->decision = BB_DECISION_UNAVAILABLE;
-        return;
-    }
-
-    if (bb_token_record_parse(t->str, t->len, token, &err) != 0) {
-        ngx_bluebutton_set_cause(r, ctx, "the token record is malformed "
-                                 "(%s)", err);
-        ctx->decision = BB_DECISION_UNAVAILABLE;
         return;
     }
 
@@ -263,7 +426,36 @@ ngx_bluebutton_lookup_done(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
 
     ctx->token = token;
 
+    bb_memo_store((const char *) ctx->token_hash, token->client_id,
+                  token->patient);
+
     ngx_bluebutton_lookup_decide(r, ctx, gr);
+}
+
+
+/* the token record, strictly parsed, or NULL with the decision made */
+static bb_token_t *
+ngx_bluebutton_lookup_record(ngx_http_request_t *r,
+    ngx_bluebutton_ctx_t *ctx, redisReply *t)
+{
+    bb_token_t  *token;
+    const char  *err;
+
+    token = ngx_palloc(r->pool, sizeof(bb_token_t));
+    if (token == NULL) {
+        ngx_bluebutton_set_cause(r, ctx, "out of memory");
+        ctx->decision = BB_DECISION_UNAVAILABLE;
+        return NULL;
+    }
+
+    if (bb_token_record_parse(t->str, t->len, token, &err) != 0) {
+        ngx_bluebutton_set_cause(r, ctx, "the token record is malformed "
+                                 "(%s)", err);
+        ctx->decision = BB_DECISION_UNAVAILABLE;
+        return NULL;
+    }
+
+    return token;
 }
 
 

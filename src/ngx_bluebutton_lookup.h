@@ -1,6 +1,7 @@
 /*
  * The live consent check for opaque tokens: token record and grant read
- * from Redis in one round trip.
+ * from Redis in one round trip (two when a record names another grant
+ * than it did before).
  */
 
 #ifndef _NGX_BLUEBUTTON_LOOKUP_H_INCLUDED_

@@ -433,6 +433,8 @@ sub stop_fake {
 #   /control/pause/MS               answer after MS milliseconds
 #   /control/nginx/hup              reload nginx (needs master_on)
 #   /control/keys/FROM/TO           copy a file in the keys folder
+#   /control/do/NAME                run the block's action NAME, given to
+#                                   start_control after the seed
 our $Control = <<'END';
     location /control/ {
         proxy_pass http://127.0.0.1:$TEST_NGINX_CONTROL_PORT;
@@ -441,14 +443,15 @@ our $Control = <<'END';
 END
 
 sub start_control {
-    my ($seed) = @_;
+    my ($seed, %actions) = @_;
 
     serve($ENV{TEST_NGINX_CONTROL_PORT} || 1987, sub {
         my ($c) = @_;
         my $line = <$c>;
         while (my $h = <$c>) { last if $h =~ /^\r?\n$/ }
         my ($path) = $line =~ m{^\S+ (\S+)};
-        my $out = eval { control($path, $seed); 'ok' } || "failed: $@";
+        my $out = eval { control($path, $seed, \%actions); 'ok' }
+                  || "failed: $@";
         print $c "HTTP/1.1 200 OK\r\nContent-Length: " . (length($out) + 1)
                  . "\r\nConnection: close\r\n\r\n$out\n";
         close $c;
@@ -456,9 +459,13 @@ sub start_control {
 }
 
 sub control {
-    my ($path, $seed) = @_;
+    my ($path, $seed, $actions) = @_;
 
-    if ($path =~ m{^/control/redis/stop/(\d+)$}) {
+    if ($path =~ m{^/control/do/(\w+)$}) {
+        my $action = $actions->{$1} or die "no action $1\n";
+        $action->();
+
+    } elsif ($path =~ m{^/control/redis/stop/(\d+)$}) {
         stop_redis($1);
 
     } elsif ($path =~ m{^/control/redis/start/(\d+)$}) {

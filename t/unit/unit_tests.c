@@ -1,7 +1,7 @@
 /*
  * Unit tests for the parts of the module that do not need nginx:
  * scope matching, bounded JSON reading, the record reader, token records,
- * grants and the consent decision.
+ * grants, the consent decision and the grant-key memo.
  */
 
 #include <stdarg.h>
@@ -14,6 +14,7 @@
 #include "ngx_bluebutton_scope.h"
 #include "ngx_bluebutton_json.h"
 #include "ngx_bluebutton_record.h"
+#include "ngx_bluebutton_memo.h"
 #include "ngx_bluebutton_consent.h"
 #include "ngx_bluebutton_decision.h"
 #include "ngx_bluebutton_fhir.h"
@@ -297,6 +298,52 @@ test_json_record(void **state)
 
     assert_int_equal(bb_record_read("{}", 2, 1, 2, NULL, m, 0, &err), -1);
     assert_string_equal(err, "JSON too large");
+}
+
+
+static void
+test_memo(void **state)
+{
+    char                    a[65], b[65], c[65];
+    const bb_memo_entry_t  *e;
+
+    (void) state;
+
+    /* a and b share a slot (same first three hex digits), c does not */
+    memset(a, 'a', 64);
+    memcpy(b, a, 64);
+    b[63] = 'b';
+    memset(c, 'c', 64);
+    a[64] = b[64] = c[64] = '\0';
+
+    assert_null(bb_memo_find(a));
+
+    bb_memo_store(a, "app-1", "-1");
+    bb_memo_store(c, "app-2", "-2");
+
+    e = bb_memo_find(a);
+    assert_non_null(e);
+    assert_string_equal(e->client_id, "app-1");
+    assert_string_equal(e->patient, "-1");
+    assert_null(bb_memo_find(b));
+
+    /* a token taking the slot replaces the one before */
+    bb_memo_store(b, "app-3", "-3");
+    assert_null(bb_memo_find(a));
+    assert_string_equal(bb_memo_find(b)->patient, "-3");
+
+    /* forgetting another token of the slot leaves it alone */
+    bb_memo_forget(a);
+    assert_non_null(bb_memo_find(b));
+    bb_memo_forget(b);
+    assert_null(bb_memo_find(b));
+    assert_string_equal(bb_memo_find(c)->client_id, "app-2");
+
+    /* values longer than a record may hold are not remembered */
+    bb_memo_store(a, "app-1", "-12345678901234567890123456789012345678901"
+                              "23456789012345678901234");
+    assert_null(bb_memo_find(a));
+    bb_memo_forget(c);
 }
 
 
@@ -818,6 +865,7 @@ main(void)
         cmocka_unit_test(test_json_depth),
         cmocka_unit_test(test_json_readers),
         cmocka_unit_test(test_json_record),
+        cmocka_unit_test(test_memo),
         cmocka_unit_test(test_token_record),
         cmocka_unit_test(test_grant),
         cmocka_unit_test(test_decide),
