@@ -65,6 +65,7 @@ typedef struct {
     bb_fhir_route_t               route;     /* with bluebutton_fhir */
     u_char                        token_hash[64];
     bb_token_t                   *token;     /* known once looked up */
+    ngx_str_t                     token_key; /* of an opaque token */
     ngx_str_t                     grant_key; /* read with a known token */
     ngx_bluebutton_redis_cmd_t   *cmd;       /* in flight, or NULL */
     ngx_event_t                   resume;

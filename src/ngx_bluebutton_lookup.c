@@ -49,6 +49,10 @@ static ngx_int_t ngx_bluebutton_lookup_send(ngx_http_request_t *r,
     ngx_uint_t eval);
 static void ngx_bluebutton_lookup_done(ngx_http_request_t *r,
     ngx_bluebutton_ctx_t *ctx, redisReply *reply);
+static ngx_int_t ngx_bluebutton_lookup_ask(ngx_http_request_t *r,
+    ngx_bluebutton_ctx_t *ctx, ngx_bluebutton_srv_conf_t *bscf,
+    ngx_bluebutton_redis_handler_pt handler, int argc, const char **argv,
+    const size_t *argvlen);
 static ngx_int_t ngx_bluebutton_lookup_unavailable(ngx_http_request_t *r,
     ngx_bluebutton_ctx_t *ctx, const char *what);
 static ngx_uint_t ngx_bluebutton_lookup_same(redisReply *rr, const char *s);
@@ -102,7 +106,20 @@ ngx_int_t
 ngx_bluebutton_lookup_start(ngx_http_request_t *r,
     ngx_bluebutton_ctx_t *ctx, ngx_bluebutton_srv_conf_t *bscf)
 {
+    u_char                 *key;
     const bb_memo_entry_t  *memo;
+
+    /* both ways of asking read the record by this key */
+
+    key = ngx_pnalloc(r->pool, bscf->prefix.len + sizeof("token:") - 1 + 64);
+    if (key == NULL) {
+        return ngx_bluebutton_lookup_unavailable(r, ctx, "out of memory");
+    }
+
+    ctx->token_key.data = key;
+    ctx->token_key.len = ngx_sprintf(key, "%Vtoken:%*s", &bscf->prefix,
+                                     (size_t) 64, ctx->token_hash)
+                         - key;
 
     memo = bb_memo_find((const char *) ctx->token_hash);
 
@@ -119,26 +136,22 @@ static ngx_int_t
 ngx_bluebutton_lookup_pair(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
     ngx_bluebutton_srv_conf_t *bscf, const bb_memo_entry_t *memo)
 {
-    u_char      *key, *grant;
+    u_char      *grant;
     size_t       argvlen[3];
-    const char  *argv[3], *err;
+    const char  *argv[3];
 
-    key = ngx_pnalloc(r->pool, bscf->prefix.len + sizeof("token:") - 1 + 64);
     grant = ngx_pnalloc(r->pool, bscf->prefix.len + sizeof("grant::") - 1
                                  + ngx_strlen(memo->client_id)
                                  + ngx_strlen(memo->patient));
-
-    if (key == NULL || grant == NULL) {
+    if (grant == NULL) {
         return ngx_bluebutton_lookup_unavailable(r, ctx, "out of memory");
     }
 
     argv[0] = "MGET";
     argvlen[0] = 4;
 
-    argv[1] = (const char *) key;
-    argvlen[1] = ngx_sprintf(key, "%Vtoken:%*s", &bscf->prefix,
-                             (size_t) 64, ctx->token_hash)
-                 - key;
+    argv[1] = (const char *) ctx->token_key.data;
+    argvlen[1] = ctx->token_key.len;
 
     /* kept: the memo entry may be taken by another token meanwhile */
 
@@ -154,16 +167,9 @@ ngx_bluebutton_lookup_pair(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
                    "bluebutton: token record read with \"%V\"",
                    &ctx->grant_key);
 
-    ctx->cmd = ngx_bluebutton_redis_command(bscf->peer, r->connection->log,
-                                            ngx_bluebutton_lookup_pair_reply,
-                                            ctx, 3, argv, argvlen, &err);
-    if (ctx->cmd == NULL) {
-        return ngx_bluebutton_lookup_unavailable(r, ctx, err);
-    }
-
-    ctx->waiting = 1;
-
-    return NGX_AGAIN;
+    return ngx_bluebutton_lookup_ask(r, ctx, bscf,
+                                     ngx_bluebutton_lookup_pair_reply,
+                                     3, argv, argvlen);
 }
 
 
@@ -263,14 +269,8 @@ static ngx_int_t
 ngx_bluebutton_lookup_send(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
     ngx_bluebutton_srv_conf_t *bscf, ngx_uint_t eval)
 {
-    u_char      *key;
     size_t       argvlen[5];
-    const char  *argv[5], *err;
-
-    key = ngx_pnalloc(r->pool, bscf->prefix.len + sizeof("token:") - 1 + 64);
-    if (key == NULL) {
-        return ngx_bluebutton_lookup_unavailable(r, ctx, "out of memory");
-    }
+    const char  *argv[5];
 
     argv[0] = eval ? "EVAL" : "EVALSHA";
     argvlen[0] = eval ? 4 : 7;
@@ -287,24 +287,15 @@ ngx_bluebutton_lookup_send(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
     argv[2] = "1";
     argvlen[2] = 1;
 
-    argv[3] = (const char *) key;
-    argvlen[3] = ngx_sprintf(key, "%Vtoken:%*s", &bscf->prefix,
-                             (size_t) 64, ctx->token_hash)
-                 - key;
+    argv[3] = (const char *) ctx->token_key.data;
+    argvlen[3] = ctx->token_key.len;
 
     argv[4] = (const char *) bscf->prefix.data;
     argvlen[4] = bscf->prefix.len;
 
-    ctx->cmd = ngx_bluebutton_redis_command(bscf->peer, r->connection->log,
-                                            ngx_bluebutton_lookup_reply, ctx,
-                                            5, argv, argvlen, &err);
-    if (ctx->cmd == NULL) {
-        return ngx_bluebutton_lookup_unavailable(r, ctx, err);
-    }
-
-    ctx->waiting = 1;
-
-    return NGX_AGAIN;
+    return ngx_bluebutton_lookup_ask(r, ctx, bscf,
+                                     ngx_bluebutton_lookup_reply,
+                                     5, argv, argvlen);
 }
 
 
@@ -498,7 +489,7 @@ ngx_bluebutton_lookup_jwt_start(ngx_http_request_t *r,
     int          argc;
     u_char      *grant, *revoked;
     size_t       argvlen[3];
-    const char  *argv[3], *err;
+    const char  *argv[3];
     bb_token_t  *t;
 
     t = ctx->token;
@@ -529,16 +520,9 @@ ngx_bluebutton_lookup_jwt_start(ngx_http_request_t *r,
                           - revoked;
     }
 
-    ctx->cmd = ngx_bluebutton_redis_command(bscf->peer, r->connection->log,
-                                            ngx_bluebutton_lookup_jwt_reply,
-                                            ctx, argc, argv, argvlen, &err);
-    if (ctx->cmd == NULL) {
-        return ngx_bluebutton_lookup_unavailable(r, ctx, err);
-    }
-
-    ctx->waiting = 1;
-
-    return NGX_AGAIN;
+    return ngx_bluebutton_lookup_ask(r, ctx, bscf,
+                                     ngx_bluebutton_lookup_jwt_reply,
+                                     argc, argv, argvlen);
 }
 
 
@@ -602,6 +586,27 @@ static ngx_uint_t
 ngx_bluebutton_lookup_same(redisReply *rr, const char *s)
 {
     return rr->len == ngx_strlen(s) && ngx_memcmp(rr->str, s, rr->len) == 0;
+}
+
+
+/* queues the request's command: NGX_AGAIN, or NGX_DECLINED as decided */
+static ngx_int_t
+ngx_bluebutton_lookup_ask(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
+    ngx_bluebutton_srv_conf_t *bscf, ngx_bluebutton_redis_handler_pt handler,
+    int argc, const char **argv, const size_t *argvlen)
+{
+    const char  *err;
+
+    ctx->cmd = ngx_bluebutton_redis_command(bscf->peer, r->connection->log,
+                                            handler, ctx, argc, argv, argvlen,
+                                            &err);
+    if (ctx->cmd == NULL) {
+        return ngx_bluebutton_lookup_unavailable(r, ctx, err);
+    }
+
+    ctx->waiting = 1;
+
+    return NGX_AGAIN;
 }
 
 
