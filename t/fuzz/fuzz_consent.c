@@ -102,10 +102,29 @@ jansson_stricter(const uint8_t *data, size_t size)
 }
 
 
+/* the reader's result (ours) against jansson's (theirs) for one input */
+static void
+compare(const uint8_t *data, size_t size, int ours, const void *read,
+    int theirs, const void *reference, size_t n)
+{
+    if (memchr(data, '\0', size) != NULL) {
+        return;
+    }
+
+    if (theirs == 0 && (ours != 0 || memcmp(read, reference, n) != 0)) {
+        abort();
+    }
+
+    if (ours == 0 && theirs != 0 && !jansson_stricter(data, size)) {
+        abort();
+    }
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    int          ours, theirs;
+    int          ours;
     bb_grant_t   grant, ref_grant;
     bb_token_t   token, ref_token;
     const char  *err, *why;
@@ -113,42 +132,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void) bb_json_depth_ok((const char *) data, size, BB_JSON_MAX_DEPTH);
 
     ours = bb_token_record_parse((const char *) data, size, &token, &err);
-    theirs = reference_token((const char *) data, size, &ref_token);
-
-    if (memchr(data, '\0', size) != NULL) {
-        theirs = ours;
-    }
-
-    if (theirs == 0
-        && (ours != 0 || memcmp(&token, &ref_token, sizeof(token)) != 0))
-    {
-        abort();
-    }
-
-    if (ours == 0 && theirs != 0 && !jansson_stricter(data, size)) {
-        abort();
-    }
+    compare(data, size, ours, &token,
+            reference_token((const char *) data, size, &ref_token),
+            &ref_token, sizeof(bb_token_t));
 
     if (ours == 0) {
         (void) bb_consent_decide(&token, NULL, 0, 0, &why);
     }
 
     ours = bb_grant_parse((const char *) data, size, &grant, &err);
-    theirs = reference_grant((const char *) data, size, &ref_grant);
-
-    if (memchr(data, '\0', size) != NULL) {
-        theirs = ours;
-    }
-
-    if (theirs == 0
-        && (ours != 0 || memcmp(&grant, &ref_grant, sizeof(grant)) != 0))
-    {
-        abort();
-    }
-
-    if (ours == 0 && theirs != 0 && !jansson_stricter(data, size)) {
-        abort();
-    }
+    compare(data, size, ours, &grant,
+            reference_grant((const char *) data, size, &ref_grant),
+            &ref_grant, sizeof(bb_grant_t));
 
     if (ours == 0) {
         token.exp = 1;
