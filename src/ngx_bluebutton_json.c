@@ -4,9 +4,9 @@
  */
 
 #include <string.h>
-#include <math.h>
 
 #include "ngx_bluebutton_json.h"
+#include "ngx_bluebutton_record.h"
 
 
 int
@@ -92,7 +92,7 @@ bb_json_object(const char *text, size_t len, size_t max_len, int max_depth,
 int
 bb_json_string(json_t *obj, const char *key, char *buf, size_t size)
 {
-    size_t       i, len;
+    size_t       len;
     json_t      *v;
     const char  *s;
 
@@ -109,15 +109,8 @@ bb_json_string(json_t *obj, const char *key, char *buf, size_t size)
     s = json_string_value(v);
     len = json_string_length(v);
 
-    if (len >= size) {
+    if (len >= size || !bb_record_text_ok(s, len)) {
         return -1;
-    }
-
-    for (i = 0; i < len; i++) {
-        /* these values end up in headers and logs */
-        if ((unsigned char) s[i] < 0x20 || s[i] == 0x7f) {
-            return -1;
-        }
     }
 
     memcpy(buf, s, len);
@@ -130,7 +123,6 @@ bb_json_string(json_t *obj, const char *key, char *buf, size_t size)
 int
 bb_json_seconds(json_t *obj, const char *key, long long *value)
 {
-    double   d;
     json_t  *v;
 
     v = json_object_get(obj, key);
@@ -139,26 +131,15 @@ bb_json_seconds(json_t *obj, const char *key, long long *value)
         return 0;
     }
 
-    if (json_is_integer(v)) {
-        *value = json_integer_value(v);
+    if (json_is_real(v)) {
+        return bb_record_real_seconds(json_real_value(v), value);
+    }
 
-    } else if (json_is_real(v)) {
-        /* NumericDate may carry fractions (RFC 7519 section 2) */
-        d = json_real_value(v);
-
-        if (!(d > -1e15 && d < 1e15)) {
-            return -1;
-        }
-
-        *value = (long long) floor(d);
-
-    } else {
+    if (!json_is_integer(v)) {
         return -1;
     }
 
-    if (*value < 0) {
-        return -1;
-    }
+    *value = json_integer_value(v);
 
-    return 1;
+    return *value < 0 ? -1 : 1;
 }

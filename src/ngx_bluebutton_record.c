@@ -629,7 +629,7 @@ invalid:
 int
 bb_record_string(const bb_record_member_t *m, char *buf, size_t size)
 {
-    ssize_t  i, len;
+    ssize_t  len;
 
     if (m->type == BB_RECORD_ABSENT) {
         return 0;
@@ -645,14 +645,26 @@ bb_record_string(const bb_record_member_t *m, char *buf, size_t size)
         return -1;
     }
 
-    for (i = 0; i < len; i++) {
-        /* these values end up in headers and logs */
-        if ((unsigned char) buf[i] < 0x20 || buf[i] == 0x7f) {
-            return -1;
-        }
+    if (!bb_record_text_ok(buf, len)) {
+        return -1;
     }
 
     buf[len] = '\0';
+
+    return 1;
+}
+
+
+int
+bb_record_text_ok(const char *s, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < len; i++) {
+        if ((unsigned char) s[i] < 0x20 || s[i] == 0x7f) {
+            return 0;
+        }
+    }
 
     return 1;
 }
@@ -717,6 +729,13 @@ bb_record_seconds(const bb_record_member_t *m, long long *value)
         free(copy);
     }
 
+    return bb_record_real_seconds(d, value);
+}
+
+
+int
+bb_record_real_seconds(double d, long long *value)
+{
     if (!(d > -1e15 && d < 1e15)) {
         return -1;
     }

@@ -59,5 +59,15 @@ int bb_record_string(const bb_record_member_t *m, char *buf, size_t size);
  */
 int bb_record_seconds(const bb_record_member_t *m, long long *value);
 
+/*
+ * The rules both JSON readers apply to values.  bb_record_text_ok()
+ * returns 1 when s holds no control character: these values end up in
+ * headers and logs.  bb_record_real_seconds() takes a NumericDate with a
+ * fraction (RFC 7519 section 2) as whole seconds: 1, or -1 when negative
+ * or out of range.
+ */
+int bb_record_text_ok(const char *s, size_t len);
+int bb_record_real_seconds(double d, long long *value);
+
 
 #endif /* _NGX_BLUEBUTTON_RECORD_H_INCLUDED_ */
