@@ -357,6 +357,7 @@ static ngx_int_t
 ngx_bluebutton_decide(ngx_http_request_t *r, ngx_bluebutton_loc_conf_t *blcf,
     ngx_bluebutton_ctx_t *ctx)
 {
+    size_t       granted;
     ngx_int_t    rc;
     ngx_uint_t   i;
     bb_scope_t  *required;
@@ -377,11 +378,10 @@ ngx_bluebutton_decide(ngx_http_request_t *r, ngx_bluebutton_loc_conf_t *blcf,
 
     if (blcf->scopes) {
         required = blcf->scopes->elts;
+        granted = ngx_strlen(ctx->token->scope);
 
         for (i = 0; i < blcf->scopes->nelts; i++) {
-            if (!bb_scope_satisfied(ctx->token->scope,
-                                    ngx_strlen(ctx->token->scope),
-                                    &required[i]))
+            if (!bb_scope_satisfied(ctx->token->scope, granted, &required[i]))
             {
                 ngx_bluebutton_scope_missing(ctx, &blcf->scope_text);
                 return ngx_bluebutton_refuse(r, ctx);
