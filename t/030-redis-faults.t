@@ -10,6 +10,11 @@ repeat_each(1);
 no_shuffle();
 master_on();
 
+# Each block's log is checked whole after each of its requests: the lines
+# that prove a fault come from the request that meets it, while the
+# requests after it show that the gateway recovers or keeps serving.
+check_accum_error_log();
+
 add_block_preprocessor(sub {
     my $block = shift;
 
@@ -91,7 +96,7 @@ BB::start_redis(1990);
 BB::start_control(sub { BB::consent('tok') });
 --- http_config
     bluebutton_redis 127.0.0.1:1990;
---- request eval
+--- pipelined_requests eval
 ["GET /p", "GET /control/redis/stop/1990", "GET /p", "GET /open",
  "GET /control/redis/start/1990", "GET /control/pause/400", "GET /p"]
 --- error_code eval
@@ -114,7 +119,7 @@ BB::start_control();
 --- http_config
     bluebutton_redis 127.0.0.1:1990;
     bluebutton_redis_timeout 150ms;
---- request eval
+--- pipelined_requests eval
 ["GET /p", "GET /control/redis/sleep/1990/1", "GET /p", "GET /open",
  "GET /control/pause/1300", "GET /p"]
 --- error_code eval

@@ -13,6 +13,29 @@ our $Bob = '-20140000010000';
 add_block_preprocessor(sub {
     my $block = shift;
 
+    # "--- audit_rt": an access log of resource type and decision, written
+    # into error.log where error_log can read it
+    if (defined $block->audit_rt) {
+        $block->set_value('http_config', <<'END');
+    bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    log_format rt "rt=$bluebutton_resource_type decision=$bluebutton_decision";
+END
+        $block->set_value('config', <<'END');
+    location / {
+        bluebutton on;
+        bluebutton_fhir on;
+        access_log logs/error.log rt;
+        return 200 "should be unreachable for protected routes\n";
+    }
+    location /v2/ {
+        bluebutton on;
+        bluebutton_fhir on;
+        access_log logs/error.log rt;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+END
+    }
+
     BB::defaults($block);
 
     if (!defined $block->config) {
@@ -444,32 +467,42 @@ WWW-Authenticate: Bearer realm="bluebutton", error="insufficient_scope", error_d
 
 
 
-=== TEST 28: $bluebutton_resource_type for the audit log
+=== TEST 28: $bluebutton_resource_type for the audit log: an allowed search
 --- scopes: patient/ExplanationOfBenefit.read profile
---- http_config
-    bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    log_format rt "rt=$bluebutton_resource_type decision=$bluebutton_decision";
---- config
-    location / {
-        bluebutton on;
-        bluebutton_fhir on;
-        access_log logs/error.log rt;
-        return 200 "should be unreachable for protected routes\n";
-    }
-    location /v2/ {
-        bluebutton on;
-        bluebutton_fhir on;
-        access_log logs/error.log rt;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
-    }
---- request eval
-["GET /v2/fhir/ExplanationOfBenefit", "GET /v2/connect/userinfo", "GET /v2/fhir/Coverage"]
---- error_code eval
-[200, 200, 403]
+--- audit_rt
+--- request
+GET /v2/fhir/ExplanationOfBenefit
+--- error_code: 200
 --- error_log
 rt=ExplanationOfBenefit decision=allow
+--- no_error_log
+rt=-
+
+
+
+=== TEST 28b: $bluebutton_resource_type for the audit log: an allowed userinfo
+--- scopes: patient/ExplanationOfBenefit.read profile
+--- audit_rt
+--- request
+GET /v2/connect/userinfo
+--- error_code: 200
+--- error_log
 rt=userinfo decision=allow
+--- no_error_log
+rt=-
+
+
+
+=== TEST 28c: $bluebutton_resource_type for the audit log: a refused read
+--- scopes: patient/ExplanationOfBenefit.read profile
+--- audit_rt
+--- request
+GET /v2/fhir/Coverage
+--- error_code: 403
+--- error_log
 rt=Coverage decision=insufficient_scope
+--- no_error_log
+rt=-
 
 
 

@@ -2,15 +2,17 @@ package Test::Nginx::Socket;
 
 # The subset of Test::Nginx::Socket's data-driven format that this
 # project's suite uses, for machines where the real module (CPAN only)
-# cannot be installed.  The same .t files run unchanged under the real
-# Test::Nginx::Socket 0.3x.  Built on Test::Base, as the real one is.
+# cannot be installed.  Built on Test::Base, as the real one is, and
+# written after its source: the same blocks check the same things, after
+# each request of a block, and count the same number of tests.
 #
 # Sections: main_config http_config config request pipelined_requests
 # more_headers error_code response_body response_body_like
 # response_headers response_headers_like error_log no_error_log
-# must_die init timeout wait skip_eval.  Environment: TEST_NGINX_BINARY,
-# TEST_NGINX_SERVER_PORT (or TEST_NGINX_PORT), TEST_NGINX_LOAD_MODULES,
-# TEST_NGINX_USE_HUP, TEST_NGINX_USE_VALGRIND, TEST_NGINX_SERVROOT.
+# grep_error_log grep_error_log_out must_die init timeout wait skip_eval.
+# Environment: TEST_NGINX_BINARY, TEST_NGINX_SERVER_PORT (or
+# TEST_NGINX_PORT), TEST_NGINX_LOAD_MODULES, TEST_NGINX_USE_HUP,
+# TEST_NGINX_USE_VALGRIND, TEST_NGINX_SERVROOT.
 
 use Test::Base;
 
@@ -20,11 +22,13 @@ use IO::Socket::INET;
 use IO::Select;
 use File::Path qw(make_path remove_tree);
 use Time::HiRes qw(sleep time);
+use Scalar::Util ();
 
 our $VERSION = '0.001';
 
 my @Exports = qw(
     run_tests repeat_each no_shuffle no_long_string no_root_location
+    check_accum_error_log
     log_level workers master_on master_off add_block_preprocessor
     env_to_nginx server_port server_root html_dir
     plan blocks is isnt ok like unlike is_deeply diag note pass fail
@@ -368,8 +372,9 @@ sub valgrind_report {
         or diag($report);
 }
 
+# $i picks the request's entry where more_headers is an array
 sub build_request {
-    my ($text, $block, $keepalive) = @_;
+    my ($text, $block, $keepalive, $i) = @_;
     my $name = $block->name;
 
     $text = expand_env($text, $name);
@@ -383,7 +388,13 @@ sub build_request {
     $line .= ' HTTP/1.1' unless $line =~ m{ HTTP/\d\.\d$};
 
     my $headers = '';
-    my $more = expand_env(scalar $block->more_headers, $name);
+    my $more = $block->more_headers;
+    if (ref $more eq 'ARRAY') {
+        $more = $more->[$i];
+        die "$name - --- more_headers lacks data for request $i\n"
+            unless defined $more;
+    }
+    $more = expand_env($more, $name);
     my %seen;
 
     for my $h (split /\n/, $more) {
@@ -436,8 +447,10 @@ sub parse_response {
     return undef unless $$data =~ s/\A(HTTP\/\d\.\d) (\d{3})[^\r\n]*\r\n//;
     my $status = $2;
     my %headers;
+    my $raw_headers = '';
 
     while ($$data =~ s/\A([^\r\n]+)\r\n//) {
+        $raw_headers .= "$1\r\n";
         my ($k, $v) = split /:\s*/, $1, 2;
         push @{ $headers{lc $k} }, defined $v ? $v : '';
     }
@@ -468,7 +481,8 @@ sub parse_response {
         $$data = '';
     }
 
-    return { status => $status, headers => \%headers, body => $body };
+    return { status => $status, headers => \%headers, body => $body,
+             raw_headers => $raw_headers };
 }
 
 sub exchange {
@@ -498,90 +512,201 @@ sub as_list {
     return ref $v eq 'ARRAY' ? @$v : ($v);
 }
 
-sub pick {
-    my ($v, $i) = @_;
-    return ref $v eq 'ARRAY' ? $v->[$i] : $v;
+# A section's value for request $i: blocks with several requests must
+# give arrays, as Test::Nginx::Socket bails out otherwise.
+sub indexed {
+    my ($block, $value, $i, $need_array) = @_;
+
+    if ($need_array) {
+        return $value->[$i] if ref $value eq 'ARRAY';
+        die $block->name . " - You asked for many requests, the expected"
+            . " results should be arrays as well.\n";
+    }
+
+    return ref $value eq 'ARRAY' ? $value->[0] : $value;
 }
 
+# "Name: value" lines; "!Name" for a header that must be absent (undef)
+sub parse_headers {
+    my ($text) = @_;
+    my %headers;
+
+    for my $line (split /\n/, defined $text ? $text : '') {
+        $line =~ s/^\s+|\s+$//g;
+        if ($line =~ s/^!\s*//) {
+            $headers{$line} = undef;
+        } else {
+            my ($k, $v) = split /\s*:\s*/, $line, 2;
+            $headers{defined $k ? $k : ''} = $v;
+        }
+    }
+
+    return \%headers;
+}
+
+sub header_value {
+    my ($res, $key) = @_;
+    my $got = $res ? $res->{headers}{lc $key} : undef;
+    return defined $got ? join(', ', @$got) : '';
+}
+
+# The checks of one response, as many and as named as the real library's:
+# a status always (200 unless error_code says otherwise), one test per
+# header line, and response_body or else response_body_like.
 sub check_response {
-    my ($block, $res, $i, $err) = @_;
+    my ($block, $res, $i, $need_array) = @_;
     my $name = $block->name;
-    my $req = $i ? " (req $i)" : '';
 
-    if (!$res) {
-        fail("$name - response received$req");
-        diag("no response: " . ($err || 'connection closed'));
-        return;
-    }
+    my $code = defined $block->error_code
+               ? indexed($block, scalar $block->error_code, $i, $need_array)
+               : 200;
+    is(($res && $res->{status}) || '', $code, "$name - status code ok");
 
-    if (defined(my $code = pick(scalar $block->error_code, $i))) {
-        $code =~ s/\s+//g;
-        is($res->{status}, $code, "$name - status code ok$req");
-    }
+    if (defined $block->response_headers) {
+        my $spec = indexed($block, scalar $block->response_headers, $i,
+                           $need_array);
+        my $headers = parse_headers($spec);
+        my $raw = $res ? $res->{raw_headers} : '';
 
-    if (defined(my $body = pick(scalar $block->response_body, $i))) {
-        is($res->{body}, $body, "$name - response_body - response is expected$req");
-    }
-
-    if (defined(my $like = pick(scalar $block->response_body_like, $i))) {
-        my $re = ref $like ? $like : qr/$like/s;
-        like($res->{body}, $re, "$name - response_body_like - response is expected$req");
-    }
-
-    for my $spec (as_list(pick(scalar $block->response_headers, $i))) {
-        next unless defined $spec;
-        for my $line (split /\n/, $spec) {
-            next unless $line =~ /\S/;
-
-            if ($line =~ /^!\s*(\S+)\s*$/) {
-                ok(!defined $res->{headers}{lc $1},
-                   "$name - header $1 not present$req")
-                    or diag("got $1: " . join ', ', @{ $res->{headers}{lc $1} });
+        for my $k (sort keys %$headers) {
+            my $v = $headers->{$k};
+            if (!defined $v) {
+                unlike($raw, qr/^\s*\Q$k\E\s*:/ms,
+                       "$name - header $k not present in the raw headers");
                 next;
             }
+            $v =~ s/\$ServerPort\b/$ServerPort/g;
+            is(header_value($res, $k), $v, "$name - header $k ok");
+        }
 
-            my ($k, $v) = $line =~ /^([^:]+):\s*(.*?)\s*$/;
-            my $got = $res->{headers}{lc $k};
-            is(defined $got ? join(', ', @$got) : undef, $v,
-               "$name - header $k ok$req");
+    } elsif (defined $block->response_headers_like) {
+        my $spec = indexed($block, scalar $block->response_headers_like, $i,
+                           $need_array);
+        my $headers = parse_headers($spec);
+
+        for my $k (sort keys %$headers) {
+            my $v = $headers->{$k};
+            like(header_value($res, $k), qr/^$v$/,
+                 "$name - header $k like ok");
         }
     }
 
-    for my $spec (as_list(pick(scalar $block->response_headers_like, $i))) {
-        next unless defined $spec;
-        for my $line (split /\n/, $spec) {
-            next unless $line =~ /\S/;
-            my ($k, $v) = $line =~ /^([^:]+):\s*(.*?)\s*$/;
-            my $got = $res->{headers}{lc $k};
-            like(defined $got ? join(', ', @$got) : '', qr/^(?:$v)$/s,
-                 "$name - header $k like ok$req");
+    my $body = $res ? $res->{body} : undef;
+
+    if (defined $block->response_body) {
+        my $want = indexed($block, scalar $block->response_body, $i,
+                           $need_array);
+        if (ref $want) {
+            like($body, $want, "$name - response_body - like (req $i)");
+        } else {
+            $want = expand_env($want, $name) if defined $want;
+            is($body, $want,
+               "$name - response_body - response is expected (req $i)");
         }
+
+    } elsif (defined $block->response_body_like) {
+        my $pat = indexed($block, scalar $block->response_body_like, $i,
+                          $need_array);
+        like($body, qr/$pat/s,
+             "$name - response_body_like - response is expected");
     }
+}
+
+# The error log's lines since the previous check of this block, or all of
+# the block's lines with check_accum_error_log(): Test::Nginx::Socket
+# checks after each request of a block, not once for the whole block.
+my $AccumErrorLog = 0;
+my ($LogStart, $LogPos);
+
+sub check_accum_error_log () { $AccumErrorLog = 1 }
+
+sub error_log_lines {
+    # the log phase runs after the response is sent
+    sleep 0.045;
+
+    open my $fh, '<', "$ServRoot/logs/error.log" or return [];
+    seek $fh, $AccumErrorLog ? $LogStart : $LogPos, 0;
+    my @lines = <$fh>;
+    $LogPos = tell $fh unless $AccumErrorLog;
+    close $fh;
+
+    return \@lines;
 }
 
 sub log_patterns {
     my ($spec) = @_;
     return () unless defined $spec;
-    return map { ref $_ ? $_ : split /\n/, $_ } as_list($spec);
+    return ($spec) if ref $spec eq 'Regexp';
+    return grep { defined } @$spec if ref $spec eq 'ARRAY';
+    chomp $spec;
+    return split /\n+/, $spec;
+}
+
+sub line_matches {
+    my ($line, $pat) = @_;
+    return ref $pat ? $line =~ /$pat/ : $line =~ /\Q$pat\E/;
 }
 
 sub check_error_log {
-    my ($block, $log) = @_;
+    my ($block, $rep) = @_;
     my $name = $block->name;
-    my @lines = split /\n/, $log;
+    my $lines = error_log_lines();
 
-    for my $pat (log_patterns(scalar $block->error_log)) {
-        next if !ref $pat && $pat !~ /\S/;
-        my $hit = grep { ref $pat ? $_ =~ $pat : index($_, $pat) >= 0 } @lines;
-        ok($hit, "$name - pattern \"$pat\" matches a line in error.log")
-            or diag("error.log:\n$log");
+    if (defined(my $grep = $block->grep_error_log)) {
+        $grep = $grep->[$rep] if ref $grep eq 'ARRAY';
+        my $want = $block->grep_error_log_out;
+        die "$name - No --- grep_error_log_out defined but"
+            . " --- grep_error_log is defined\n" unless defined $want;
+        $want = $want->[$rep] if ref $want eq 'ARRAY';
+        $want = expand_env($want, $name) unless ref $want;
+
+        my $out = '';
+        for my $line (@$lines) {
+            if (ref $grep ? $line =~ /$grep/ : $line =~ /\Q$grep\E/) {
+                $out .= "$&\n" if $& !~ /\n/;
+            }
+        }
+
+        if (ref $want eq 'Regexp') {
+            like($out, $want, "$name - grep_error_log_out (req $rep)");
+        } else {
+            is($out, $want, "$name - grep_error_log_out (req $rep)");
+        }
+    }
+
+    my @want = log_patterns(scalar $block->error_log);
+    for my $pat (@want) {
+        if (grep { line_matches($_, $pat) } @$lines) {
+            pass("$name - pattern \"$pat\" matches a line in error.log"
+                 . " (req $rep)");
+        } else {
+            fail("$name - pattern \"$pat\" should match a line in error.log"
+                 . " (req $rep)");
+        }
     }
 
     for my $pat (log_patterns(scalar $block->no_error_log)) {
-        next if !ref $pat && $pat !~ /\S/;
-        my @hits = grep { ref $pat ? $_ =~ $pat : index($_, $pat) >= 0 } @lines;
-        ok(!@hits, "$name - pattern \"$pat\" should not match any line in error.log")
-            or diag(join "\n", @hits);
+        my @hits = grep { line_matches($_, $pat) } @$lines;
+        fail("$name - pattern \"$pat\" should not match any line in"
+             . " error.log but matches line \"$_\" (req $rep)") for @hits;
+        pass("$name - pattern \"$pat\" does not match a line in error.log"
+             . " (req $rep)") unless @hits;
+    }
+
+    # warnings for what nobody asked about, and a failed assertion fails
+    my $asked = join "\n", map { "$_" } @want,
+                log_patterns(scalar $block->no_error_log);
+    for my $level ('alert', 'crit', 'emerg') {
+        next if index($asked, "[$level") >= 0;
+        for my $line (grep { /\[$level\]/ } @$lines) {
+            chomp(my $l = $line);
+            warn "WARNING: $name - $l\n";
+        }
+    }
+
+    for my $line (grep { /\bAssertion .*?failed\b/ } @$lines) {
+        chomp(my $l = $line);
+        fail("$name - $l");
     }
 }
 
@@ -611,12 +736,11 @@ sub run_must_die {
 
     my $status = $? >> 8;
     my $want = $block->must_die;
-    $want =~ s/\s+//g;
 
-    if ($want =~ /^\d+$/ && $want > 1) {
-        is($status, $want, "$name - nginx died with the expected code");
+    if (Scalar::Util::looks_like_number($want)) {
+        is($want, $status, "$name - die with the expected exit code");
     } else {
-        ok($status != 0, "$name - nginx died as expected");
+        isnt($status, 0, "$name - die as expected");
     }
 
     # a daemonized master means the configuration was accepted
@@ -624,7 +748,65 @@ sub run_must_die {
         kill 'QUIT', $master if alive($master);
     }
 
-    check_error_log($block, error_log_since(0));
+    ($LogStart, $LogPos) = (0, 0);
+    check_error_log($block, 0);
+}
+
+# Sends the block's requests and checks each response, then the error
+# log after each one, as Test::Nginx::Socket does: pipelined requests
+# share one connection and are all answered before the first check.
+sub run_requests {
+    my ($block, $rep, $timeout) = @_;
+    my (@texts, @sends, $need_array);
+
+    if (defined(my $pipelined = $block->pipelined_requests)) {
+        @texts = as_list($pipelined);
+        my (@raws, @methods);
+        for my $k (0 .. $#texts) {
+            my ($raw, $m) = build_request($texts[$k], $block, $k < $#texts,
+                                          $k);
+            push @raws, $raw;
+            push @methods, $m;
+        }
+        @sends = ([\@raws, \@methods]);
+        $need_array = 1;
+
+    } elsif (defined(my $request = $block->request)) {
+        @texts = as_list($request);
+        for my $k (0 .. $#texts) {
+            my ($raw, $m) = build_request($texts[$k], $block, 0, $k);
+            push @sends, [[$raw], [$m]];
+        }
+        $need_array = @texts > 1;
+
+    } else {
+        die $block->name . " - request empty\n";
+    }
+
+    my $k = 0;
+
+    for my $send (@sends) {
+        my ($responses, $err) = exchange(@$send, $timeout);
+
+        for my $res (@{ $responses || [] }, (undef) x
+                     (@{ $send->[1] } - @{ $responses || [] }))
+        {
+            diag($block->name . " - no response: "
+                 . ($err || 'connection closed')) unless $res;
+
+            check_response($block, $res, $k, $need_array);
+
+            if ($k < $#texts) {
+                sleep $block->wait if $block->wait;
+                check_error_log($block, $rep);
+            }
+
+            $k++;
+        }
+    }
+
+    sleep $block->wait if $block->wait;
+    check_error_log($block, $rep);
 }
 
 sub run_block {
@@ -650,15 +832,21 @@ sub run_block {
 
     my $conf = conf_text($block);
 
+    # the block's part of the log: with HUP the file goes on, from the
+    # reload's own lines, as after the real library's USR1
     if ($UseHup && $Running) {
+        $LogStart = -s "$ServRoot/logs/error.log" || 0;
         write_conf($conf);
         return unless hup_nginx($name);
     } else {
         stop_nginx();
         fresh_root();
+        $LogStart = 0;
         write_conf($conf);
         return unless start_nginx($name);
     }
+
+    $LogPos = $LogStart;
 
     if (defined(my $init = $block->init)) {
         eval $init;
@@ -669,41 +857,8 @@ sub run_block {
     $timeout = 3 unless defined $timeout;
     $timeout =~ s/s?\s*$//;
 
-    for my $rep (1 .. $RepeatEach) {
-        my $offset = -s "$ServRoot/logs/error.log" || 0;
-
-        if (defined(my $pipelined = $block->pipelined_requests)) {
-            my @texts = as_list($pipelined);
-            my (@raws, @methods);
-            for my $k (0 .. $#texts) {
-                my ($raw, $m) = build_request($texts[$k], $block,
-                                              $k < $#texts);
-                push @raws, $raw;
-                push @methods, $m;
-            }
-
-            my ($responses, $err) = exchange(\@raws, \@methods, $timeout);
-            for my $k (0 .. $#texts) {
-                check_response($block, $responses ? $responses->[$k] : undef,
-                               $k, $err);
-            }
-
-        } elsif (defined(my $request = $block->request)) {
-            my @texts = as_list($request);
-            for my $k (0 .. $#texts) {
-                my ($raw, $m) = build_request($texts[$k], $block, 0);
-                my ($responses, $err) = exchange([$raw], [$m], $timeout);
-                check_response($block, $responses ? $responses->[0] : undef,
-                               @texts > 1 ? $k : 0, $err);
-            }
-        }
-
-        sleep $block->wait if $block->wait;
-
-        # the error log is written after the response; give it a moment
-        sleep 0.05;
-
-        check_error_log($block, error_log_since($offset));
+    for my $rep (0 .. $RepeatEach - 1) {
+        run_requests($block, $rep, $timeout);
     }
 
     unless ($UseHup) {
