@@ -119,6 +119,13 @@ static ngx_command_t  ngx_bluebutton_commands[] = {
       0,
       NULL },
 
+    { ngx_string("bluebutton_original_url"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_bluebutton_loc_conf_t, original_url),
+      NULL },
+
     { ngx_string("bluebutton_jwt_keys"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_bluebutton_jwt_keys,
@@ -737,6 +744,7 @@ ngx_bluebutton_create_loc_conf(ngx_conf_t *cf)
     blcf->retry_after = NGX_CONF_UNSET;
     blcf->fhir = NGX_CONF_UNSET;
     blcf->fhir_types = NGX_CONF_UNSET_PTR;
+    blcf->original_url = NGX_CONF_UNSET_PTR;
     blcf->jwt_keys = NGX_CONF_UNSET_PTR;
     blcf->jwt_algorithms = NGX_CONF_UNSET_UINT;
     blcf->jwt_leeway = NGX_CONF_UNSET;
@@ -785,6 +793,7 @@ ngx_bluebutton_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->jwt_audience, prev->jwt_audience, "");
     ngx_conf_merge_value(conf->fhir, prev->fhir, 0);
     ngx_conf_merge_ptr_value(conf->fhir_types, prev->fhir_types, NULL);
+    ngx_conf_merge_ptr_value(conf->original_url, prev->original_url, NULL);
 
     if (conf->fhir_types == NULL) {
         conf->fhir_types = ngx_array_create(cf->pool, 3, sizeof(char *));

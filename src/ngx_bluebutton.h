@@ -48,6 +48,7 @@ typedef struct {
     time_t                        retry_after;
     ngx_flag_t                    fhir;
     ngx_array_t                  *fhir_types;  /* char *, NUL-terminated */
+    ngx_http_complex_value_t     *original_url;
     bb_keyset_t                  *jwt_keys;
     ngx_uint_t                    jwt_algorithms;
     time_t                        jwt_leeway;

@@ -12,7 +12,10 @@ static ngx_uint_t ngx_bluebutton_header_managed(ngx_table_elt_t *h,
     ngx_bluebutton_loc_conf_t *blcf);
 static ngx_int_t ngx_bluebutton_header_add(ngx_http_request_t *r,
     ngx_str_t *name, ngx_str_t *value);
-static ngx_int_t ngx_bluebutton_headers_original(ngx_http_request_t *r);
+static ngx_int_t ngx_bluebutton_headers_original(ngx_http_request_t *r,
+    ngx_bluebutton_loc_conf_t *blcf);
+static ngx_int_t ngx_bluebutton_headers_client_url(ngx_http_request_t *r,
+    ngx_str_t *url);
 
 
 ngx_int_t
@@ -127,7 +130,7 @@ ngx_bluebutton_headers_set(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (blcf->fhir && ngx_bluebutton_headers_original(r) != NGX_OK) {
+    if (blcf->fhir && ngx_bluebutton_headers_original(r, blcf) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -142,7 +145,8 @@ ngx_bluebutton_headers_set(ngx_http_request_t *r,
  * request id, as the Blue Button API tells its backend.
  */
 static ngx_int_t
-ngx_bluebutton_headers_original(ngx_http_request_t *r)
+ngx_bluebutton_headers_original(ngx_http_request_t *r,
+    ngx_bluebutton_loc_conf_t *blcf)
 {
     u_char                      *q;
     ngx_str_t                    value, query;
@@ -153,21 +157,23 @@ ngx_bluebutton_headers_original(ngx_http_request_t *r)
     static ngx_str_t  query_name = ngx_string("BlueButton-OriginalQuery");
     static ngx_str_t  id_name = ngx_string("BlueButton-OriginalQueryId");
 
-    value.len = sizeof("https://") - 1 + r->headers_in.server.len
-                + r->unparsed_uri.len;
-    value.data = ngx_pnalloc(r->pool, value.len);
-    if (value.data == NULL) {
+    if (blcf->original_url) {
+        if (ngx_http_complex_value(r, blcf->original_url, &value) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        for (q = value.data; q < value.data + value.len; q++) {
+            if (*q < 0x20 || *q == 0x7f) {
+                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                              "bluebutton: \"bluebutton_original_url\" "
+                              "gave a value with a control character");
+                return NGX_ERROR;
+            }
+        }
+
+    } else if (ngx_bluebutton_headers_client_url(r, &value) != NGX_OK) {
         return NGX_ERROR;
     }
-
-    value.len = ngx_sprintf(value.data, "%s://%V%V",
-#if (NGX_HTTP_SSL)
-                            r->connection->ssl ? "https" : "http",
-#else
-                            "http",
-#endif
-                            &r->headers_in.server, &r->unparsed_uri)
-                - value.data;
 
     if (ngx_bluebutton_header_add(r, &url, &value) != NGX_OK) {
         return NGX_ERROR;
@@ -196,6 +202,56 @@ ngx_bluebutton_headers_original(ngx_http_request_t *r)
     value.len = id->len;
 
     return ngx_bluebutton_header_add(r, &id_name, &value);
+}
+
+
+/*
+ * The URL as this connection's client asked for it: the scheme of the
+ * connection, the authority as sent (a port included), the raw URI.
+ */
+static ngx_int_t
+ngx_bluebutton_headers_client_url(ngx_http_request_t *r, ngx_str_t *url)
+{
+    u_char     *p;
+    ngx_str_t   authority;
+
+    if (r->host_start && r->host_end) {
+        /* absolute-form request target: its authority wins over Host */
+        authority.data = r->host_start;
+
+        for (p = r->host_end;
+             p < r->request_end && (*p == ':' || (*p >= '0' && *p <= '9'));
+             p++)
+        {
+            /* the port, if the target had one */
+        }
+
+        authority.len = p - r->host_start;
+
+    } else if (r->headers_in.host) {
+        /* nginx has validated it: no slash, space or control character */
+        authority = r->headers_in.host->value;
+
+    } else {
+        authority = r->headers_in.server;
+    }
+
+    url->len = sizeof("https://") - 1 + authority.len + r->unparsed_uri.len;
+    url->data = ngx_pnalloc(r->pool, url->len);
+    if (url->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    url->len = ngx_sprintf(url->data, "%s://%V%V",
+#if (NGX_HTTP_SSL)
+                           r->connection->ssl ? "https" : "http",
+#else
+                           "http",
+#endif
+                           &authority, &r->unparsed_uri)
+               - url->data;
+
+    return NGX_OK;
 }
 
 

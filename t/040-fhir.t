@@ -13,6 +13,19 @@ our $Bob = '-20140000010000';
 add_block_preprocessor(sub {
     my $block = shift;
 
+    # "--- echo_url": a backend that answers with the URL it was told of
+    if (defined $block->echo_url) {
+        $block->set_value('http_config', <<'END' . ($block->http_config || ''));
+    bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+        location / {
+            return 200 "url=[$http_bluebutton_originalurl]\n";
+        }
+    }
+END
+    }
+
     # "--- audit_rt": an access log of resource type and decision, written
     # into error.log where error_log can read it
     if (defined $block->audit_rt) {
@@ -447,6 +460,89 @@ GET /v2/fhir/ExplanationOfBenefit?_count=2
 --- error_code: 200
 --- response_body_like
 ^url=\[http://localhost/v2/fhir/ExplanationOfBenefit\?_count=2\] query=\[_count=2\] id=\[[0-9a-f]{32}\] uri=\[/v2/fhir/ExplanationOfBenefit\?_count=2&patient=-20140000008325\]$
+
+
+
+=== TEST 26b: the original URL keeps the port the client used
+--- scopes: patient/Patient.read
+--- echo_url
+--- request
+GET /v2/fhir/Patient?_id=-20140000008325
+--- more_headers
+Authorization: Bearer tok
+Host: 127.0.0.1:8080
+--- error_code: 200
+--- response_body
+url=[http://127.0.0.1:8080/v2/fhir/Patient?_id=-20140000008325]
+
+
+
+=== TEST 26c: an absolute request target names the authority, port included
+--- scopes: patient/Patient.read
+--- echo_url
+--- request
+GET http://gw.example:8443/v2/fhir/Patient HTTP/1.1
+--- more_headers
+Authorization: Bearer tok
+Host: other.example
+--- error_code: 200
+--- response_body
+url=[http://gw.example:8443/v2/fhir/Patient]
+
+
+
+=== TEST 26d: bluebutton_original_url behind a TLS-terminating load balancer
+--- scopes: patient/Patient.read
+--- echo_url
+--- http_config
+    bluebutton_original_url $http_x_forwarded_proto://$http_x_forwarded_host$request_uri;
+--- config
+    location / {
+        bluebutton on;
+        bluebutton_fhir on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+    location /v3/ {
+        bluebutton on;
+        bluebutton_fhir on;
+        bluebutton_original_url https://api.example$request_uri;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+--- request eval
+["GET /v2/fhir/Patient?_id=-20140000008325", "GET /v3/fhir/Patient"]
+--- more_headers
+Authorization: Bearer tok
+X-Forwarded-Proto: https
+X-Forwarded-Host: api.example:8443
+--- error_code eval
+[200, 200]
+--- response_body eval
+["url=[https://api.example:8443/v2/fhir/Patient?_id=-20140000008325]\n",
+ "url=[https://api.example/v3/fhir/Patient]\n"]
+
+
+
+=== TEST 26e: a configured URL that would not be a header value is a server error
+--- scopes: patient/Patient.read
+--- echo_url
+--- http_config
+    bluebutton_original_url "http://a\tb$request_uri";
+--- request
+GET /v2/fhir/Patient
+--- error_code: 500
+--- error_log
+bluebutton: "bluebutton_original_url" gave a value with a control character
+
+
+
+=== TEST 26f: bluebutton_original_url is checked by nginx -t
+--- config
+    location / {
+        bluebutton_original_url https://$no_such_variable$request_uri;
+    }
+--- must_die
+--- error_log
+unknown "no_such_variable" variable
 
 
 
