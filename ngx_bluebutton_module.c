@@ -18,9 +18,11 @@
 #include "ngx_bluebutton_route.h"
 #include "ngx_bluebutton_response.h"
 #include "ngx_bluebutton_variables.h"
+#include "ngx_bluebutton_metrics.h"
 
 
 static ngx_int_t ngx_bluebutton_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_bluebutton_log_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_bluebutton_decide(ngx_http_request_t *r,
     ngx_bluebutton_loc_conf_t *blcf, ngx_bluebutton_ctx_t *ctx);
 static ngx_int_t ngx_bluebutton_jwt_check(ngx_http_request_t *r,
@@ -201,6 +203,13 @@ static ngx_command_t  ngx_bluebutton_commands[] = {
       ngx_conf_set_sec_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_bluebutton_loc_conf_t, retry_after),
+      NULL },
+
+    { ngx_string("bluebutton_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_bluebutton_metrics_status,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("bluebutton_redis"),
@@ -408,11 +417,28 @@ ngx_bluebutton_decide(ngx_http_request_t *r, ngx_bluebutton_loc_conf_t *blcf,
 }
 
 
+/* each request that reached a decision counts once, whatever redirected */
+static ngx_int_t
+ngx_bluebutton_log_handler(ngx_http_request_t *r)
+{
+    ngx_bluebutton_ctx_t  *ctx;
+
+    ctx = ngx_bluebutton_get_ctx(r);
+
+    if (ctx) {
+        ngx_bluebutton_metrics_decision(ctx->decision);
+    }
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_bluebutton_jwt_check(ngx_http_request_t *r,
     ngx_bluebutton_loc_conf_t *blcf, ngx_bluebutton_ctx_t *ctx,
     ngx_str_t *token)
 {
+    uint64_t          started;
     bb_token_t       *t;
     bb_jwt_policy_t   policy;
 
@@ -429,9 +455,14 @@ ngx_bluebutton_jwt_check(ngx_http_request_t *r,
                       ? (const char *) blcf->jwt_audience.data : NULL;
 
     ctx->jwt = 1;
+    started = ngx_bluebutton_metrics_now();
+
     ctx->decision = bb_jwt_verify((const char *) token->data, token->len,
                                   blcf->jwt_keys, &policy,
                                   (long long) ngx_time(), t, &ctx->why);
+
+    ngx_bluebutton_metrics_observe(NGX_BLUEBUTTON_JWT_VERIFY_DURATION,
+                                   started);
 
     /* the Redis timeout must count from now, not from before the crypto */
     ngx_time_update();
@@ -548,6 +579,10 @@ ngx_bluebutton_preconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
+    if (ngx_bluebutton_metrics_init_conf(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_bluebutton_lookup_init(cf);
 }
 
@@ -569,6 +604,13 @@ ngx_bluebutton_init(ngx_conf_t *cf)
     }
 
     *h = ngx_bluebutton_handler;
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_bluebutton_log_handler;
 
     bmcf = ngx_http_conf_get_module_main_conf(cf, ngx_bluebutton_module);
 
@@ -853,6 +895,7 @@ ngx_bluebutton_init_process(ngx_cycle_t *cycle)
 
     for (i = 0; i < bmcf->peers.nelts; i++) {
         peers[i]->log = cycle->log;
+        peers[i]->state = NGX_BLUEBUTTON_REDIS_UNTRIED;
     }
 
     return ngx_bluebutton_token_init(cycle->log);
@@ -876,6 +919,8 @@ ngx_bluebutton_exit_process(ngx_cycle_t *cycle)
 
     for (i = 0; i < bmcf->peers.nelts; i++) {
         ngx_bluebutton_redis_close(peers[i], "the worker is exiting");
+        ngx_bluebutton_redis_set_state(peers[i],
+                                       NGX_BLUEBUTTON_REDIS_UNTRIED);
     }
 
     ngx_bluebutton_token_exit();
@@ -1141,6 +1186,8 @@ ngx_bluebutton_jwt_keys(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     /* freed with the configuration, so that a reload releases old keys */
     cln->handler = ngx_bluebutton_jwt_keys_cleanup;
     cln->data = set;
+
+    ngx_bluebutton_metrics_keys_loaded(set->n);
 
     blcf->jwt_keys = set;
 

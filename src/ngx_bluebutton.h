@@ -69,6 +69,7 @@ typedef struct {
     ngx_str_t                     token_key; /* of an opaque token */
     ngx_str_t                     grant_key; /* read with a known token */
     ngx_bluebutton_redis_cmd_t   *cmd;       /* in flight, or NULL */
+    uint64_t                      asked;     /* when Redis was asked, us */
     ngx_event_t                   resume;
     unsigned                      waiting:1;
     unsigned                      hashed:1;

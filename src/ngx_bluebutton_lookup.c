@@ -17,6 +17,7 @@
 
 #include "ngx_bluebutton_lookup.h"
 #include "ngx_bluebutton_memo.h"
+#include "ngx_bluebutton_metrics.h"
 
 
 /* bluebutton_redis_prefix is at most 64 characters */
@@ -356,6 +357,11 @@ ngx_bluebutton_lookup_resume(ngx_bluebutton_ctx_t *ctx)
 {
     ctx->waiting = 0;
 
+    /* the whole round trip, a resent script included */
+    ngx_bluebutton_metrics_observe(NGX_BLUEBUTTON_LOOKUP_DURATION,
+                                   ctx->asked);
+    ctx->asked = 0;
+
     ngx_post_event(&ctx->resume, &ngx_posted_events);
 }
 
@@ -602,6 +608,10 @@ ngx_bluebutton_lookup_ask(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
                                             &err);
     if (ctx->cmd == NULL) {
         return ngx_bluebutton_lookup_unavailable(r, ctx, err);
+    }
+
+    if (ctx->asked == 0) {
+        ctx->asked = ngx_bluebutton_metrics_now();
     }
 
     ctx->waiting = 1;

@@ -18,6 +18,7 @@
 #include <ngx_event.h>
 
 #include "ngx_bluebutton_redis.h"
+#include "ngx_bluebutton_metrics.h"
 
 
 static ngx_int_t ngx_bluebutton_redis_connect(
@@ -27,6 +28,7 @@ static void ngx_bluebutton_redis_handshake_reply(redisAsyncContext *ac,
     void *reply, void *privdata);
 static void ngx_bluebutton_redis_reply(redisAsyncContext *ac, void *reply,
     void *privdata);
+static ngx_uint_t ngx_bluebutton_redis_failed(redisReply *reply);
 static void ngx_bluebutton_redis_command_timeout(ngx_event_t *ev);
 static void ngx_bluebutton_redis_connect_timeout(ngx_event_t *ev);
 static void ngx_bluebutton_redis_on_connect(const redisAsyncContext *ac,
@@ -189,6 +191,15 @@ ngx_bluebutton_redis_close(ngx_bluebutton_redis_peer_t *peer,
 }
 
 
+void
+ngx_bluebutton_redis_set_state(ngx_bluebutton_redis_peer_t *peer,
+    ngx_uint_t state)
+{
+    ngx_bluebutton_metrics_redis_state(peer->state, state);
+    peer->state = state;
+}
+
+
 static ngx_int_t
 ngx_bluebutton_redis_connect(ngx_bluebutton_redis_peer_t *peer,
     ngx_log_t *log, const char **err)
@@ -199,6 +210,12 @@ ngx_bluebutton_redis_connect(ngx_bluebutton_redis_peer_t *peer,
     if (peer->log == NULL) {
         peer->log = ngx_cycle->log;
     }
+
+    if (peer->state != NGX_BLUEBUTTON_REDIS_UNTRIED) {
+        ngx_bluebutton_metrics_redis_reconnect();
+    }
+
+    ngx_bluebutton_redis_set_state(peer, NGX_BLUEBUTTON_REDIS_CONNECTING);
 
     if (peer->conf.path.len) {
         ac = redisAsyncConnectUnix((char *) peer->conf.path.data);
@@ -262,6 +279,8 @@ ngx_bluebutton_redis_connect(ngx_bluebutton_redis_peer_t *peer,
     return NGX_OK;
 
 failed:
+
+    ngx_bluebutton_redis_set_state(peer, NGX_BLUEBUTTON_REDIS_DOWN);
 
     peer->backoff = peer->backoff
                     ? ngx_min(peer->backoff * 2,
@@ -356,6 +375,12 @@ ngx_bluebutton_redis_reply(redisAsyncContext *ac, void *reply, void *privdata)
     handler = cmd->handler;
     peer = cmd->peer;
 
+    if (!cmd->timed_out) {
+        ngx_bluebutton_metrics_redis_command(
+            ngx_bluebutton_redis_failed(reply) ? NGX_BLUEBUTTON_REDIS_ERROR
+                                               : NGX_BLUEBUTTON_REDIS_OK);
+    }
+
     ngx_free(cmd);
 
     if (data == NULL) {
@@ -380,6 +405,19 @@ ngx_bluebutton_redis_reply(redisAsyncContext *ac, void *reply, void *privdata)
 }
 
 
+/*
+ * No answer, or an error answer; a script cache miss is not one: it is
+ * answered by sending the script, once after each start of Redis.
+ */
+static ngx_uint_t
+ngx_bluebutton_redis_failed(redisReply *reply)
+{
+    return reply == NULL
+           || (reply->type == REDIS_REPLY_ERROR
+               && ngx_strncmp(reply->str, "NOSCRIPT", 8) != 0);
+}
+
+
 static void
 ngx_bluebutton_redis_command_timeout(ngx_event_t *ev)
 {
@@ -392,6 +430,9 @@ ngx_bluebutton_redis_command_timeout(ngx_event_t *ev)
     handler = cmd->handler;
 
     cmd->data = NULL;
+    cmd->timed_out = 1;
+
+    ngx_bluebutton_metrics_redis_command(NGX_BLUEBUTTON_REDIS_TIMEOUT);
 
     ngx_log_error(NGX_LOG_ERR, ev->log, 0,
                   "bluebutton: redis \"%V\" did not answer within %M ms, "
@@ -439,6 +480,8 @@ ngx_bluebutton_redis_on_connect(const redisAsyncContext *ac, int status)
 
     peer->connected = 1;
     peer->backoff = 0;
+
+    ngx_bluebutton_redis_set_state(peer, NGX_BLUEBUTTON_REDIS_CONNECTED);
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, peer->log, 0,
                    "bluebutton: connected to redis \"%V\"", &peer->conf.addr);
@@ -596,6 +639,8 @@ ngx_bluebutton_redis_cleanup(void *privdata)
     peer->connection = NULL;
     peer->connected = 0;
     peer->writing = 0;
+
+    ngx_bluebutton_redis_set_state(peer, NGX_BLUEBUTTON_REDIS_DOWN);
 
     if (ngx_exiting || ngx_terminate || ngx_quit) {
         return;

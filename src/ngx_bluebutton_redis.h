@@ -53,6 +53,7 @@ struct ngx_bluebutton_redis_peer_s {
     ngx_msec_t                    next_attempt;
     const char                   *drop_reason;
     ngx_log_t                    *log;
+    ngx_uint_t                    state;     /* as the metrics count it */
     unsigned                      connected:1;
     unsigned                      writing:1;
 };
@@ -63,6 +64,7 @@ struct ngx_bluebutton_redis_cmd_s {
     void                             *data;  /* NULL once cancelled */
     ngx_bluebutton_redis_peer_t      *peer;
     ngx_event_t                       timer;
+    unsigned                          timed_out:1;
 };
 
 
@@ -83,6 +85,10 @@ void ngx_bluebutton_redis_cancel(ngx_bluebutton_redis_cmd_t *cmd);
 
 void ngx_bluebutton_redis_close(ngx_bluebutton_redis_peer_t *peer,
     const char *reason);
+
+/* moves the peer's connection between the states the metrics count */
+void ngx_bluebutton_redis_set_state(ngx_bluebutton_redis_peer_t *peer,
+    ngx_uint_t state);
 
 
 #endif /* _NGX_BLUEBUTTON_REDIS_H_INCLUDED_ */

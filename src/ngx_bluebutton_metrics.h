@@ -1,0 +1,62 @@
+/*
+ * Counters for operators, kept in a shared memory zone of their own so
+ * that every worker adds to the same numbers, and served by
+ * "bluebutton_status" in Prometheus' text format or as JSON.
+ */
+
+#ifndef _NGX_BLUEBUTTON_METRICS_H_INCLUDED_
+#define _NGX_BLUEBUTTON_METRICS_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_bluebutton_decision.h"
+
+
+typedef enum {
+    NGX_BLUEBUTTON_REDIS_OK = 0,
+    NGX_BLUEBUTTON_REDIS_ERROR,
+    NGX_BLUEBUTTON_REDIS_TIMEOUT,
+    NGX_BLUEBUTTON_REDIS_RESULTS
+} ngx_bluebutton_redis_result_e;
+
+
+/* a worker's connection to one Redis: never tried yet is in no state */
+typedef enum {
+    NGX_BLUEBUTTON_REDIS_CONNECTED = 0,
+    NGX_BLUEBUTTON_REDIS_CONNECTING,
+    NGX_BLUEBUTTON_REDIS_DOWN,
+    NGX_BLUEBUTTON_REDIS_UNTRIED,
+    NGX_BLUEBUTTON_REDIS_STATES = NGX_BLUEBUTTON_REDIS_UNTRIED
+} ngx_bluebutton_redis_state_e;
+
+
+typedef enum {
+    NGX_BLUEBUTTON_LOOKUP_DURATION = 0,
+    NGX_BLUEBUTTON_JWT_VERIFY_DURATION,
+    NGX_BLUEBUTTON_HISTOGRAMS
+} ngx_bluebutton_histogram_e;
+
+
+/* adds the zone; once per configuration, whatever uses the module */
+ngx_int_t ngx_bluebutton_metrics_init_conf(ngx_conf_t *cf);
+
+/* JWT keys read by this configuration, shown once its zone is ready */
+void ngx_bluebutton_metrics_keys_loaded(ngx_uint_t n);
+
+void ngx_bluebutton_metrics_decision(bb_decision_t decision);
+void ngx_bluebutton_metrics_redis_command(ngx_uint_t result);
+void ngx_bluebutton_metrics_redis_state(ngx_uint_t from, ngx_uint_t to);
+void ngx_bluebutton_metrics_redis_reconnect(void);
+
+/* microseconds on a monotonic clock, for durations */
+uint64_t ngx_bluebutton_metrics_now(void);
+void ngx_bluebutton_metrics_observe(ngx_uint_t histogram, uint64_t since);
+
+char *ngx_bluebutton_metrics_status(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+
+#endif /* _NGX_BLUEBUTTON_METRICS_H_INCLUDED_ */
