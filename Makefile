@@ -5,6 +5,8 @@
 #   make demo     the gateway in front of a sample claims backend
 #   make bench    throughput with and without the module (util/bench)
 #   make fuzz     longer fuzz runs (FUZZ_SECONDS per target)
+#   make deb      the Debian package, into build/ (util/deb, lintian)
+#   make test-deb install it here, use it, purge it (util/deb-test)
 
 CC ?= cc
 BUILD := build
@@ -26,7 +28,8 @@ UNIT_LIBS := -lcmocka -ljansson -lcrypto -lm
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := scope consent fhir jwt
 
-.PHONY: all deps test unit fuzz-smoke fuzz prove demo bench clean
+.PHONY: all deps test unit fuzz-smoke fuzz prove demo bench deb test-deb \
+        clean
 
 all: $(MODULE)
 
@@ -76,6 +79,12 @@ demo: $(MODULE)
 
 bench: $(MODULE)
 	util/bench
+
+deb: $(DEPS_STAMP)
+	util/deb
+
+test-deb: deb
+	util/deb-test
 
 clean:
 	rm -rf $(BUILD) t/servroot

@@ -1,0 +1,52 @@
+# Every configuration in docs/examples passes "nginx -t" with the module
+# loaded, so that none of them drifts from what the module accepts.  Paths
+# of the machine (load snippets, certificates, key sets, logs) are pointed
+# at files made here; nothing else in the examples is changed.
+
+use strict;
+use warnings;
+
+use Test::More;
+use File::Temp qw(tempdir);
+use BB;
+
+my $top = $ENV{TEST_NGINX_TOP} || '.';
+my $nginx = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
+my $module = $ENV{TEST_NGINX_LOAD_MODULES}
+    or plan skip_all => 'TEST_NGINX_LOAD_MODULES is not set (use t/run)';
+
+my @examples = sort glob "$top/docs/examples/*.conf";
+plan tests => 2 * @examples;
+
+my $dir = tempdir(CLEANUP => 1);
+mkdir "$dir/$_" for qw(bluebutton logs);
+
+# what the examples read: a server certificate and a published key set
+system("openssl req -x509 -newkey rsa:2048 -nodes -days 1"
+       . " -subj /CN=api.bluebutton.example"
+       . " -keyout '$dir/bluebutton/api.key' -out '$dir/bluebutton/api.crt'"
+       . " 2>/dev/null") == 0
+    or die "openssl req failed\n";
+BB::jwks('jwks-example.json', BB::jwk('rsa1'), BB::jwk('ec256'));
+system('cp', BB::keys_dir() . '/jwks-example.json',
+       "$dir/bluebutton/jwks.json") == 0 or die "cp failed\n";
+
+for my $example (@examples) {
+    my ($name) = $example =~ m{([^/]+)$};
+    my $text = do { local (@ARGV, $/) = ($example); <> };
+
+    $text =~ s{include /etc/nginx/modules-enabled/\*\.conf;}
+              {load_module $module;}
+        or die "$name does not include the load snippets\n";
+    $text =~ s{/etc/nginx/bluebutton/}{$dir/bluebutton/}g;
+    $text =~ s{/var/log/nginx/}{$dir/logs/}g;
+    $text =~ s{/run/nginx\.pid}{$dir/logs/nginx.pid}g;
+
+    my $conf = "$dir/$name";
+    BB::write_file($conf, $text);
+
+    my $out = `'$nginx' -t -p '$dir' -c '$conf' 2>&1`;
+    is($?, 0, "$name - nginx -t accepts it") or diag($out);
+    unlike($out, qr/\[(?:warn|emerg|alert|crit)\]/,
+           "$name - and has nothing to warn about") or diag($out);
+}
