@@ -31,6 +31,11 @@ static void ngx_bluebutton_redis_reply(redisAsyncContext *ac, void *reply,
 static ngx_uint_t ngx_bluebutton_redis_failed(redisReply *reply);
 static void ngx_bluebutton_redis_command_timeout(ngx_event_t *ev);
 static void ngx_bluebutton_redis_connect_timeout(ngx_event_t *ev);
+static void ngx_bluebutton_redis_failed_attempt(
+    ngx_bluebutton_redis_peer_t *peer);
+static void ngx_bluebutton_redis_retry(ngx_event_t *ev);
+static ngx_uint_t ngx_bluebutton_redis_log_level(
+    ngx_bluebutton_redis_peer_t *peer);
 static void ngx_bluebutton_redis_on_connect(const redisAsyncContext *ac,
     int status);
 static void ngx_bluebutton_redis_on_disconnect(const redisAsyncContext *ac,
@@ -211,10 +216,6 @@ ngx_bluebutton_redis_connect(ngx_bluebutton_redis_peer_t *peer,
         peer->log = ngx_cycle->log;
     }
 
-    if (peer->state != NGX_BLUEBUTTON_REDIS_UNTRIED) {
-        ngx_bluebutton_metrics_redis_reconnect();
-    }
-
     ngx_bluebutton_redis_set_state(peer, NGX_BLUEBUTTON_REDIS_CONNECTING);
 
     if (peer->conf.path.len) {
@@ -226,7 +227,7 @@ ngx_bluebutton_redis_connect(ngx_bluebutton_redis_peer_t *peer,
     }
 
     if (ac == NULL || ac->err) {
-        ngx_log_error(NGX_LOG_ERR, log, 0,
+        ngx_log_error(ngx_bluebutton_redis_log_level(peer), log, 0,
                       "bluebutton: could not connect to redis \"%V\": %s",
                       &peer->conf.addr, ac ? ac->errstr : "out of memory");
         if (ac) {
@@ -281,12 +282,7 @@ ngx_bluebutton_redis_connect(ngx_bluebutton_redis_peer_t *peer,
 failed:
 
     ngx_bluebutton_redis_set_state(peer, NGX_BLUEBUTTON_REDIS_DOWN);
-
-    peer->backoff = peer->backoff
-                    ? ngx_min(peer->backoff * 2,
-                              NGX_BLUEBUTTON_REDIS_BACKOFF_MAX)
-                    : NGX_BLUEBUTTON_REDIS_BACKOFF_MIN;
-    peer->next_attempt = ngx_current_msec + peer->backoff;
+    ngx_bluebutton_redis_failed_attempt(peer);
 
     *err = "could not connect";
 
@@ -468,7 +464,7 @@ ngx_bluebutton_redis_on_connect(const redisAsyncContext *ac, int status)
 
     if (status != REDIS_OK) {
         /* hiredis frees the context after this returns */
-        ngx_log_error(NGX_LOG_ERR, peer->log, 0,
+        ngx_log_error(ngx_bluebutton_redis_log_level(peer), peer->log, 0,
                       "bluebutton: could not connect to redis \"%V\": %s",
                       &peer->conf.addr, ac->errstr);
         return;
@@ -482,6 +478,18 @@ ngx_bluebutton_redis_on_connect(const redisAsyncContext *ac, int status)
     peer->backoff = 0;
 
     ngx_bluebutton_redis_set_state(peer, NGX_BLUEBUTTON_REDIS_CONNECTED);
+
+    if (peer->down_since) {
+        ngx_log_error(NGX_LOG_NOTICE, peer->log, 0,
+                      "bluebutton: connected to redis \"%V\" again after "
+                      "%M ms and %ui failed attempts",
+                      &peer->conf.addr, ngx_current_msec - peer->down_since,
+                      peer->attempts);
+
+        ngx_bluebutton_metrics_redis_reconnect();
+        peer->down_since = 0;
+        peer->attempts = 0;
+    }
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, peer->log, 0,
                    "bluebutton: connected to redis \"%V\"", &peer->conf.addr);
@@ -646,9 +654,66 @@ ngx_bluebutton_redis_cleanup(void *privdata)
         return;
     }
 
+    ngx_bluebutton_redis_failed_attempt(peer);
+}
+
+
+/*
+ * The next attempt is made by a timer, not left to the next request: a
+ * worker that gets no request while Redis is away still finds it back at
+ * once, and requests meanwhile are refused without waiting.  The outage
+ * is logged once, at its start, and once more when it ends.
+ */
+static void
+ngx_bluebutton_redis_failed_attempt(ngx_bluebutton_redis_peer_t *peer)
+{
+    if (peer->down_since == 0) {
+        peer->down_since = ngx_current_msec;
+        peer->attempts = 0;
+    }
+
+    peer->attempts++;
+
     peer->backoff = peer->backoff
                     ? ngx_min(peer->backoff * 2,
                               NGX_BLUEBUTTON_REDIS_BACKOFF_MAX)
                     : NGX_BLUEBUTTON_REDIS_BACKOFF_MIN;
     peer->next_attempt = ngx_current_msec + peer->backoff;
+
+    if (peer->retry_timer.handler == NULL) {
+        peer->retry_timer.handler = ngx_bluebutton_redis_retry;
+        peer->retry_timer.data = peer;
+        peer->retry_timer.log = peer->log;
+
+        /* an exiting worker does not wait for it */
+        peer->retry_timer.cancelable = 1;
+    }
+
+    if (peer->retry_timer.timer_set) {
+        ngx_del_timer(&peer->retry_timer);
+    }
+
+    ngx_add_timer(&peer->retry_timer, peer->backoff);
+}
+
+
+static void
+ngx_bluebutton_redis_retry(ngx_event_t *ev)
+{
+    const char                   *err;
+    ngx_bluebutton_redis_peer_t  *peer = ev->data;
+
+    if (peer->ac || ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    (void) ngx_bluebutton_redis_connect(peer, peer->log, &err);
+}
+
+
+/* the first failure of an outage is an error; the attempts after it are not */
+static ngx_uint_t
+ngx_bluebutton_redis_log_level(ngx_bluebutton_redis_peer_t *peer)
+{
+    return peer->down_since ? NGX_LOG_DEBUG : NGX_LOG_ERR;
 }

@@ -130,6 +130,48 @@ did not answer within 150 ms
 
 
 
+=== TEST 5b: back within 250 ms of Redis, however long it was away
+--- init
+BB::start_redis(1990);
+{ local $BB::Port = 1990; BB::consent('tok'); }
+BB::start_control(undef, outage => sub {
+    BB::stop_redis(1990);
+
+    # an app calling every 20 ms through 4 s of outage: every call is
+    # refused at once, and none may push the next attempt back
+    my ($until, %seen) = (time + 4);
+    while (time < $until) {
+        $seen{BB::status_of('/p', 'tok')}++;
+        sleep 0.02;
+    }
+    die "not only 503 during the outage: @{[ %seen ]}\n"
+        unless keys %seen == 1 && $seen{503};
+
+    # back: it answers PING when this returns
+    BB::start_redis(1990);
+    { local $BB::Port = 1990; BB::consent('tok'); }
+    sleep 0.25;
+});
+--- http_config
+    bluebutton_redis 127.0.0.1:1990;
+--- pipelined_requests eval
+["GET /p", "GET /control/do/outage", "GET /p"]
+--- error_code eval
+[200, 200, 200]
+--- response_body eval
+["backend GET /p patient=[patientId:-20140000008325] client=[app-1] app=[] authorization=[]\n",
+ "ok\n",
+ "backend GET /p patient=[patientId:-20140000008325] client=[app-1] app=[] authorization=[]\n"]
+--- timeout: 10
+--- grep_error_log eval
+qr/\[error\] \d+#\d+: \Kbluebutton: (?:lost the connection to|could not connect to) redis "127\.0\.0\.1:1990"/
+--- grep_error_log_out
+bluebutton: lost the connection to redis "127.0.0.1:1990"
+--- error_log eval
+qr/\[notice\] .*bluebutton: connected to redis "127\.0\.0\.1:1990" again after \d+ ms and \d+ failed attempts/
+
+
+
 === TEST 6: Redis down when nginx starts, up later: no reload needed
 --- init
 BB::stop_redis(1990);

@@ -425,6 +425,23 @@ sub stop_fake {
     waitpid $pid, 0;
 }
 
+# GET $path from the nginx under test, with a bearer token if given;
+# returns the status code (0 when there was no answer).  For control
+# actions that play a client while the block waits.
+sub status_of {
+    my ($path, $token) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $ENV{TEST_NGINX_SERVER_PORT}
+                                              || 1984,
+                                  Timeout => 2)
+        or return 0;
+    print $s "GET $path HTTP/1.0\r\nHost: localhost\r\n"
+             . ($token ? "Authorization: Bearer $token\r\n" : '') . "\r\n";
+    my $line = <$s>;
+    close $s;
+    return $line && $line =~ m{^HTTP/1\.\d (\d{3})} ? $1 : 0;
+}
+
 # A tiny HTTP server that does things between two requests of one block,
 # in order: nginx proxies "location /control/" to it.  Paths:
 #   /control/redis/stop/PORT        kill a private redis-server
