@@ -5,6 +5,8 @@
 #   make demo     the gateway in front of a sample claims backend
 #   make bench    throughput with and without the module (util/bench)
 #   make fuzz     longer fuzz runs (FUZZ_SECONDS per target)
+#   make test-asan  the Test::Nginx suite with the module built with
+#                 AddressSanitizer and UndefinedBehaviorSanitizer
 #   make deb      the Debian package, into build/ (util/deb, lintian)
 #   make test-deb install it here, use it, purge it (util/deb-test)
 
@@ -29,7 +31,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := scope consent fhir jwt
 
 .PHONY: all deps test unit fuzz-smoke fuzz prove demo bench deb test-deb \
-        clean
+        test-asan clean
 
 all: $(MODULE)
 
@@ -73,6 +75,17 @@ fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz_%)
 
 prove: $(MODULE)
 	t/run
+
+ASAN_MODULE := $(BUILD)/asan/ngx_bluebutton_module.so
+SANITIZE := -fsanitize=address,undefined
+
+$(ASAN_MODULE): $(DEPS_STAMP) $(MODULE_SRCS)
+	@BLUEBUTTON_BUILD_DIR=$(CURDIR)/$(BUILD)/asan \
+	 BLUEBUTTON_CC_OPT="-g -O1 $(SANITIZE) -fno-omit-frame-pointer" \
+	 BLUEBUTTON_LD_OPT="$(SANITIZE)" util/build
+
+test-asan: $(ASAN_MODULE)
+	TEST_NGINX_ASAN=1 t/run
 
 demo: $(MODULE)
 	util/demo
