@@ -5,6 +5,8 @@
 #   make demo     the gateway in front of a sample claims backend
 #   make bench    throughput with and without the module (util/bench)
 #   make fuzz     longer fuzz runs (FUZZ_SECONDS per target)
+#   make soak     util/soak for SOAK_SECONDS (60); make soak-chaos with
+#                 Redis stopped, stalled and nginx reloaded meanwhile
 #   make test-asan  the Test::Nginx suite with the module built with
 #                 AddressSanitizer and UndefinedBehaviorSanitizer
 #   make deb      the Debian package, into build/ (util/deb, lintian)
@@ -31,7 +33,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := scope consent fhir jwt
 
 .PHONY: all deps test unit fuzz-smoke fuzz prove demo bench deb test-deb \
-        test-asan clean
+        test-asan soak soak-chaos soak-smoke clean
 
 all: $(MODULE)
 
@@ -44,7 +46,7 @@ $(DEPS_STAMP): util/deps
 $(MODULE): $(DEPS_STAMP) $(MODULE_SRCS)
 	@util/build
 
-test: unit fuzz-smoke prove
+test: unit fuzz-smoke soak-smoke prove
 
 unit: $(BUILD)/unit_tests
 	$(BUILD)/unit_tests
@@ -92,6 +94,18 @@ demo: $(MODULE)
 
 bench: $(MODULE)
 	util/bench
+
+SOAK_SECONDS ?= 60
+
+soak: $(MODULE)
+	SOAK_SECONDS=$(SOAK_SECONDS) util/soak
+
+soak-chaos: $(MODULE)
+	SOAK_SECONDS=$(SOAK_SECONDS) util/soak --chaos
+
+# a few seconds in "make test", before the suite, whose summary ends it
+soak-smoke: $(MODULE)
+	SOAK_SECONDS=5 util/soak
 
 deb: $(DEPS_STAMP)
 	util/deb
