@@ -256,6 +256,29 @@ GET /p
 
 
 
+=== TEST 11b: the least an ACL user needs: read commands on the key prefix
+--- init
+BB::start_redis(1992, '--user', 'gw', 'on', '>gwpass', '~bb:*',
+                '+get', '+mget', '+evalsha', '+eval',
+                '--user', 'writer', 'on', '>wpass', '~*', '+@all',
+                '--user', 'default', 'off');
+{ local $BB::Port = 1992; local $BB::Auth = ['writer', 'wpass'];
+  BB::consent('tok'); BB::token('tok-revoked', patient => '-3');
+  BB::set('other:secret', 'x'); }
+--- http_config
+    bluebutton_redis 127.0.0.1:1992;
+    bluebutton_redis_auth gw gwpass;
+--- request eval
+["GET /p", "GET /p"]
+--- more_headers eval
+["Authorization: Bearer tok", "Authorization: Bearer tok-revoked"]
+--- error_code eval
+[200, 401]
+--- no_error_log
+[error]
+
+
+
 === TEST 12: the script cache flushed under us: EVAL once, then on as before
 --- init
 BB::flush();
