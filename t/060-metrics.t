@@ -49,8 +49,20 @@ sub scrape {
             $c{"redis_$_"} || 0) for qw(ok error timeout);
 
     $family->('bluebutton_redis_connections', 'gauge');
-    $line->("bluebutton_redis_connections{state=\"$_\"}",
-            $c{"conn_$_"} || 0) for qw(connected connecting down);
+    $line->('bluebutton_redis_connections{state="connected"}',
+            $c{conn_connected} || 0);
+
+    # a connection that is away is down, or connecting in the background
+    # when the scrape comes (an attempt every 200 ms at most)
+    my $away = sub {
+        my ($connecting, $down) = @_;
+        return quotemeta('bluebutton_redis_connections{state="connecting"} '
+                         . "$connecting\n"
+                         . 'bluebutton_redis_connections{state="down"} '
+                         . "$down\n");
+    };
+    $t .= $c{conn_away} ? '(?:' . $away->(0, 1) . '|' . $away->(1, 0) . ')'
+                        : $away->($c{conn_connecting} || 0, $c{conn_down} || 0);
 
     $family->('bluebutton_redis_reconnects_total', 'counter');
     $line->('bluebutton_redis_reconnects_total', $c{reconnects} || 0);
@@ -217,6 +229,7 @@ main::scrape(keys => 2)
 
 
 === TEST 3: the JSON form carries the same numbers, and promtool accepts the text
+--- timeout: 10
 --- request eval
 ["GET /p", "GET /eob", "GET /p", "GET /control/do/forms",
  "GET /metrics?format=json"]
@@ -262,26 +275,26 @@ BB::grant('app-1', '-20140000008325');
 --- response_body eval
 [qr/temporarily_unavailable/,
  main::scrape(unavailable => 1, redis_error => 1, lookups => 1,
-              conn_down => 1, keys => 2)]
+              conn_away => 1, keys => 2)]
 
 
 
-=== TEST 5b: a Redis that never answers: the command counts as timed out
+=== TEST 5b: a Redis that never answers: a timeout, then the worker connects again by itself
 --- init
 BB::start_fake(1989, 'silent');
 --- http_config
     bluebutton_redis 127.0.0.1:1989;
     bluebutton_redis_timeout 200ms;
 --- request eval
-["GET /p", "GET /metrics"]
+["GET /p", "GET /control/pause/300", "GET /metrics"]
 --- more_headers eval
-["Authorization: Bearer tok", ""]
+["Authorization: Bearer tok", "", ""]
 --- error_code eval
-[503, 200]
+[503, 200, 200]
 --- response_body eval
-[qr/temporarily_unavailable/,
+[qr/temporarily_unavailable/, "ok\n",
  main::scrape(unavailable => 1, redis_timeout => 1, lookups => 1,
-              conn_down => 1, keys => 2)]
+              conn_connected => 1, reconnects => 1, keys => 2)]
 
 
 
