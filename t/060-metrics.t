@@ -92,16 +92,9 @@ sub scrape {
 
 sub http_get {
     my ($path) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => $ENV{TEST_NGINX_SERVER_PORT}
-                                              || 1984)
-        or die "nginx: $!\n";
-    print $s "GET $path HTTP/1.0\r\nHost: localhost\r\n\r\n";
-    local $/;
-    my $res = <$s>;
-    my ($head, $body) = split /\r\n\r\n/, $res, 2;
-    die "GET $path: $head\n" unless $head =~ m{^HTTP/1\.\d 200 };
-    return $body;
+    my $r = BB::http_get($path);
+    die "GET $path: $r->{status}\n" unless $r->{status} == 200;
+    return $r->{body};
 }
 
 # Both forms carry the same numbers, and promtool finds nothing to say.

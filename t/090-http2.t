@@ -86,20 +86,7 @@ sub h2 {
 
 sub h1 {
     my ($path, $token) = @_;
-    my $s1 = IO::Socket::INET->new(PeerAddr => '127.0.0.1:'
-                                   . ($ENV{TEST_NGINX_H1_PORT} || 1984))
-        or die "h1 connect: $!\n";
-    print $s1 "GET $path HTTP/1.0\r\nHost: localhost\r\n"
-              . ($token ? "Authorization: Bearer $token\r\n" : '') . "\r\n";
-    local $/;
-    my ($head, $body) = split /\r\n\r\n/, <$s1>, 2;
-    my ($status) = $head =~ m{^HTTP/1\.\d (\d+)};
-    my %h;
-    for (split /\r\n/, $head) {
-        my ($k, $v) = /^([^:]+):\s*(.*)$/ or next;
-        $h{lc $k} = $v;
-    }
-    return { status => $status, headers => \%h, body => $body };
+    return BB::http_get($path, token => $token);
 }
 
 # many streams, alternating beneficiaries, all in flight at once

@@ -425,22 +425,33 @@ sub stop_fake {
     waitpid $pid, 0;
 }
 
-# GET $path from the nginx under test, with a bearer token if given;
-# returns the status code (0 when there was no answer).  For control
-# actions that play a client while the block waits.
-sub status_of {
-    my ($path, $token) = @_;
+# GET $path from the nginx under test (port: another of its ports), with
+# a bearer token if given: { status, headers (lower-case names), body },
+# status 0 when there was no answer.  For control actions that play a
+# client while the block waits.
+sub http_get {
+    my ($path, %o) = @_;
     my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => $ENV{TEST_NGINX_SERVER_PORT}
-                                              || 1984,
+                                  PeerPort => $o{port}
+                                      || $ENV{TEST_NGINX_SERVER_PORT} || 1984,
                                   Timeout => 2)
-        or return 0;
+        or return { status => 0, headers => {}, body => '' };
     print $s "GET $path HTTP/1.0\r\nHost: localhost\r\n"
-             . ($token ? "Authorization: Bearer $token\r\n" : '') . "\r\n";
-    my $line = <$s>;
-    close $s;
-    return $line && $line =~ m{^HTTP/1\.\d (\d{3})} ? $1 : 0;
+             . ($o{token} ? "Authorization: Bearer $o{token}\r\n" : '')
+             . "\r\n";
+    local $/;
+    my $res = <$s>;
+    my ($head, $body) = split /\r\n\r\n/, defined $res ? $res : '', 2;
+    my ($status) = ($head || '') =~ m{^HTTP/1\.\d (\d{3})};
+    my %headers;
+    for (split /\r\n/, $head || '') {
+        $headers{lc $1} = $2 if /^([^:]+):\s*(.*)$/;
+    }
+    return { status => $status || 0, headers => \%headers,
+             body => defined $body ? $body : '' };
 }
+
+sub status_of { http_get($_[0], token => $_[1])->{status} }
 
 # A tiny HTTP server that does things between two requests of one block,
 # in order: nginx proxies "location /control/" to it.  Paths:
