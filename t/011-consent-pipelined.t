@@ -17,6 +17,16 @@ add_block_preprocessor(sub {
 
     BB::defaults($block);
 
+    # "--- scope: S" adds a bluebutton_scope to the protected location
+    my $scope = $block->scope;
+    $scope = defined $scope ? "        bluebutton_scope $scope;\n" : '';
+    $block->set_value('config', <<"END" . $BB::Control);
+    location /v2/fhir/ {
+        bluebutton on;
+$scope        proxy_pass http://127.0.0.1:\$TEST_NGINX_BACKEND_PORT;
+    }
+END
+
     $block->set_value('grep_error_log', qr/bluebutton: (?:token record (?:read with|names) "[^"]+"(?: now)?|\w+ \(\w+\))/)
         unless defined $block->grep_error_log;
 });
@@ -31,13 +41,6 @@ BB::flush();
 BB::consent('tok-alice');
 BB::start_control(undef,
     revoke => sub { BB::revoke_grant('app-1', '-20140000008325') });
---- config eval
-<<'END' . $BB::Control
-    location /v2/fhir/ {
-        bluebutton on;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
-    }
-END
 --- pipelined_requests eval
 ["GET /v2/fhir/Patient?n=1", "GET /v2/fhir/Patient?n=2",
  "GET /control/do/revoke", "GET /v2/fhir/Patient?n=4"]
@@ -68,13 +71,6 @@ BB::start_control(undef,
         BB::revoke_grant('app-1', '-20140000008325');
     },
     away => sub { BB::token('tok-alice', patient => '-3') });
---- config eval
-<<'END' . $BB::Control
-    location /v2/fhir/ {
-        bluebutton on;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
-    }
-END
 --- pipelined_requests eval
 ["GET /v2/fhir/Patient?n=1", "GET /control/do/move", "GET /v2/fhir/Patient?n=3",
  "GET /v2/fhir/Patient?n=4", "GET /control/do/away", "GET /v2/fhir/Patient?n=6"]
@@ -106,13 +102,6 @@ BB::consent('tok-alice');
 BB::start_control(undef,
     delete => sub { BB::revoke_token('tok-alice') },
     issue => sub { BB::token('tok-alice') });
---- config eval
-<<'END' . $BB::Control
-    location /v2/fhir/ {
-        bluebutton on;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
-    }
-END
 --- pipelined_requests eval
 ["GET /v2/fhir/Patient?n=1", "GET /control/do/delete", "GET /v2/fhir/Patient?n=3",
  "GET /control/do/issue", "GET /v2/fhir/Patient?n=5"]
@@ -132,14 +121,7 @@ BB::flush();
 BB::consent('tok-alice');
 BB::start_control(undef,
     narrow => sub { BB::token('tok-alice', scope => 'patient/Coverage.read') });
---- config eval
-<<'END' . $BB::Control
-    location /v2/fhir/ {
-        bluebutton on;
-        bluebutton_scope patient/Patient.read;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
-    }
-END
+--- scope: patient/Patient.read
 --- pipelined_requests eval
 ["GET /v2/fhir/Patient?n=1", "GET /v2/fhir/Patient?n=2",
  "GET /control/do/narrow", "GET /v2/fhir/Patient?n=4"]
