@@ -21,7 +21,8 @@ PURE_SRCS := src/ngx_bluebutton_decision.c src/ngx_bluebutton_json.c \
              src/ngx_bluebutton_record.c src/ngx_bluebutton_memo.c \
              src/ngx_bluebutton_scope.c src/ngx_bluebutton_consent.c \
              src/ngx_bluebutton_fhir.c src/ngx_bluebutton_base64url.c \
-             src/ngx_bluebutton_keys.c src/ngx_bluebutton_jwt.c
+             src/ngx_bluebutton_keys.c src/ngx_bluebutton_jwt.c \
+             src/ngx_bluebutton_entry.c
 PURE_HDRS := $(PURE_SRCS:.c=.h)
 MODULE_SRCS := config ngx_bluebutton_module.c $(wildcard src/*.c src/*.h)
 

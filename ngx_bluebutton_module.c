@@ -19,12 +19,17 @@
 #include "ngx_bluebutton_response.h"
 #include "ngx_bluebutton_variables.h"
 #include "ngx_bluebutton_metrics.h"
+#include "ngx_bluebutton_cache.h"
+#include "ngx_bluebutton_tracking.h"
 
 
 static ngx_int_t ngx_bluebutton_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_bluebutton_log_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_bluebutton_decide(ngx_http_request_t *r,
     ngx_bluebutton_loc_conf_t *blcf, ngx_bluebutton_ctx_t *ctx);
+static void ngx_bluebutton_stale(ngx_http_request_t *r,
+    ngx_bluebutton_loc_conf_t *blcf, ngx_bluebutton_ctx_t *ctx);
+static uint32_t ngx_bluebutton_jwt_policy(ngx_bluebutton_loc_conf_t *blcf);
 static ngx_int_t ngx_bluebutton_jwt_check(ngx_http_request_t *r,
     ngx_bluebutton_loc_conf_t *blcf, ngx_bluebutton_ctx_t *ctx,
     ngx_str_t *token);
@@ -205,6 +210,20 @@ static ngx_command_t  ngx_bluebutton_commands[] = {
       offsetof(ngx_bluebutton_loc_conf_t, retry_after),
       NULL },
 
+    { ngx_string("bluebutton_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_1MORE,
+      ngx_bluebutton_cache_zone,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("bluebutton_stale_if_error"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_bluebutton_loc_conf_t, stale_if_error),
+      NULL },
+
     { ngx_string("bluebutton_status"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_bluebutton_metrics_status,
@@ -286,6 +305,7 @@ static ngx_int_t
 ngx_bluebutton_handler(ngx_http_request_t *r)
 {
     ngx_int_t                   rc;
+    ngx_uint_t                  jwt;
     ngx_str_t                   token;
     ngx_bluebutton_ctx_t       *ctx;
     ngx_bluebutton_srv_conf_t  *bscf;
@@ -344,9 +364,34 @@ ngx_bluebutton_handler(ngx_http_request_t *r)
 
     bscf = ngx_http_get_module_srv_conf(r, ngx_bluebutton_module);
 
-    if (blcf->jwt_keys
-        && bb_jwt_looks_like((const char *) token.data, token.len))
+    jwt = blcf->jwt_keys != NULL
+          && bb_jwt_looks_like((const char *) token.data, token.len);
+
+    ctx->cache_policy = jwt ? blcf->jwt_policy : 0;
+
+    ngx_bluebutton_cache_find(r, ctx, bscf,
+                              jwt ? BB_ENTRY_JWT : BB_ENTRY_OPAQUE,
+                              ctx->cache_policy, blcf->stale_if_error);
+
+    if (ctx->cache_status == NGX_BLUEBUTTON_CACHE_HIT) {
+        /* no Redis, no signature: the decision is made again from it */
+
+        ctx->jwt = jwt;
+        ctx->token = ctx->entry->found ? &ctx->entry->token : NULL;
+        ctx->decision = bb_entry_decide(ctx->entry, (long long) ngx_time(),
+                                        jwt ? blcf->jwt_leeway : 0,
+                                        &ctx->why);
+
+        return ngx_bluebutton_decide(r, blcf, ctx);
+    }
+
+    if (ctx->cache_status != NGX_BLUEBUTTON_CACHE_BYPASS
+        && ngx_bluebutton_flight_join(ctx))
     {
+        return NGX_AGAIN;
+    }
+
+    if (jwt) {
         /* verified here; Redis only says whether consent still stands */
 
         rc = ngx_bluebutton_jwt_check(r, blcf, ctx, &token);
@@ -362,10 +407,14 @@ ngx_bluebutton_handler(ngx_http_request_t *r)
     }
 
     if (rc == NGX_AGAIN) {
+        if (bscf->cache) {
+            ngx_bluebutton_flight_lead(ctx);
+        }
+
         return NGX_AGAIN;
     }
 
-    return ngx_bluebutton_refuse(r, ctx);
+    return ngx_bluebutton_decide(r, blcf, ctx);
 }
 
 
@@ -377,6 +426,10 @@ ngx_bluebutton_decide(ngx_http_request_t *r, ngx_bluebutton_loc_conf_t *blcf,
     ngx_int_t    rc;
     ngx_uint_t   i;
     bb_scope_t  *required;
+
+    if (ctx->decision == BB_DECISION_UNAVAILABLE && ctx->stale) {
+        ngx_bluebutton_stale(r, blcf, ctx);
+    }
 
     if (ctx->decision != BB_DECISION_ALLOW) {
         return ngx_bluebutton_refuse(r, ctx);
@@ -417,6 +470,41 @@ ngx_bluebutton_decide(ngx_http_request_t *r, ngx_bluebutton_loc_conf_t *blcf,
 }
 
 
+/*
+ * Redis cannot answer: an allow it confirmed within stale_if_error may
+ * stand in for its answer.  Only an allow, and only for a token Redis
+ * knew: everything else is still refused.
+ */
+static void
+ngx_bluebutton_stale(ngx_http_request_t *r, ngx_bluebutton_loc_conf_t *blcf,
+    ngx_bluebutton_ctx_t *ctx)
+{
+    const char     *why;
+    bb_decision_t   decision;
+
+    if (ctx->stale_age >= blcf->stale_if_error) {
+        return;
+    }
+
+    decision = bb_entry_decide(ctx->stale, (long long) ngx_time(),
+                               ctx->jwt ? blcf->jwt_leeway : 0, &why);
+
+    if (decision != BB_DECISION_ALLOW) {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "bluebutton: redis cannot answer (%V): serving the allow "
+                  "it confirmed %M ms ago, within bluebutton_stale_if_error",
+                  &ctx->cause, ctx->stale_age);
+
+    ctx->entry = ctx->stale;
+    ctx->token = &ctx->stale->token;
+    ctx->decision = BB_DECISION_ALLOW;
+    ctx->cache_status = NGX_BLUEBUTTON_CACHE_STALE;
+}
+
+
 /* each request that reached a decision counts once, whatever redirected */
 static ngx_int_t
 ngx_bluebutton_log_handler(ngx_http_request_t *r)
@@ -433,6 +521,31 @@ ngx_bluebutton_log_handler(ngx_http_request_t *r)
 }
 
 
+/* a cached JWT is served only where it was verified under the same rules */
+static uint32_t
+ngx_bluebutton_jwt_policy(ngx_bluebutton_loc_conf_t *blcf)
+{
+    uint32_t   crc;
+    uintptr_t  keys;
+
+    keys = (uintptr_t) blcf->jwt_keys;
+
+    ngx_crc32_init(crc);
+    ngx_crc32_update(&crc, (u_char *) &keys, sizeof(keys));
+    ngx_crc32_update(&crc, (u_char *) &blcf->jwt_algorithms,
+                     sizeof(blcf->jwt_algorithms));
+    ngx_crc32_update(&crc, (u_char *) &blcf->jwt_leeway,
+                     sizeof(blcf->jwt_leeway));
+    ngx_crc32_update(&crc, blcf->jwt_issuer.data, blcf->jwt_issuer.len);
+    ngx_crc32_update(&crc, (u_char *) "\0", 1);
+    ngx_crc32_update(&crc, blcf->jwt_audience.data, blcf->jwt_audience.len);
+    ngx_crc32_final(crc);
+
+    /* 0 is the opaque tokens' */
+    return crc ? crc : 1;
+}
+
+
 static ngx_int_t
 ngx_bluebutton_jwt_check(ngx_http_request_t *r,
     ngx_bluebutton_loc_conf_t *blcf, ngx_bluebutton_ctx_t *ctx,
@@ -440,12 +553,16 @@ ngx_bluebutton_jwt_check(ngx_http_request_t *r,
 {
     uint64_t          started;
     bb_token_t       *t;
+    bb_entry_t       *e;
     bb_jwt_policy_t   policy;
 
-    t = ngx_palloc(r->pool, sizeof(bb_token_t));
-    if (t == NULL) {
+    e = ngx_bluebutton_lookup_entry(r, ctx, BB_ENTRY_JWT);
+    if (e == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    e->found = 1;
+    t = &e->token;
 
     policy.algorithms = blcf->jwt_algorithms;
     policy.leeway = blcf->jwt_leeway;
@@ -468,6 +585,7 @@ ngx_bluebutton_jwt_check(ngx_http_request_t *r,
     ngx_time_update();
 
     if (ctx->decision != BB_DECISION_ALLOW) {
+        ctx->entry = NULL;
         return NGX_ABORT;
     }
 
@@ -553,6 +671,8 @@ ngx_bluebutton_cleanup(void *data)
     if (ctx->resume.posted) {
         ngx_delete_posted_event(&ctx->resume);
     }
+
+    ngx_bluebutton_flight_land(ctx);
 }
 
 
@@ -666,6 +786,8 @@ ngx_bluebutton_create_srv_conf(ngx_conf_t *cf)
      *     bscf->peer = NULL;
      */
 
+    bscf->cache = NGX_CONF_UNSET_PTR;
+
     bscf->redis.timeout = NGX_CONF_UNSET_MSEC;
     bscf->redis.database = NGX_CONF_UNSET;
 
@@ -707,6 +829,7 @@ ngx_bluebutton_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     }
     ngx_conf_merge_value(conf->redis.database, prev->redis.database, 0);
     ngx_conf_merge_str_value(conf->prefix, prev->prefix, "bb:");
+    ngx_conf_merge_ptr_value(conf->cache, prev->cache, NULL);
 
     if (conf->redis.addr.data == NULL) {
         return NGX_CONF_OK;
@@ -729,7 +852,7 @@ ngx_bluebutton_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    return NGX_CONF_OK;
+    return ngx_bluebutton_cache_bind(cf, conf);
 }
 
 
@@ -790,6 +913,7 @@ ngx_bluebutton_create_loc_conf(ngx_conf_t *cf)
     blcf->jwt_keys = NGX_CONF_UNSET_PTR;
     blcf->jwt_algorithms = NGX_CONF_UNSET_UINT;
     blcf->jwt_leeway = NGX_CONF_UNSET;
+    blcf->stale_if_error = NGX_CONF_UNSET_MSEC;
 
     return blcf;
 }
@@ -836,6 +960,9 @@ ngx_bluebutton_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->fhir, prev->fhir, 0);
     ngx_conf_merge_ptr_value(conf->fhir_types, prev->fhir_types, NULL);
     ngx_conf_merge_ptr_value(conf->original_url, prev->original_url, NULL);
+    ngx_conf_merge_msec_value(conf->stale_if_error, prev->stale_if_error, 0);
+
+    conf->jwt_policy = ngx_bluebutton_jwt_policy(conf);
 
     if (conf->fhir_types == NULL) {
         conf->fhir_types = ngx_array_create(cf->pool, 3, sizeof(char *));
@@ -896,6 +1023,12 @@ ngx_bluebutton_init_process(ngx_cycle_t *cycle)
     for (i = 0; i < bmcf->peers.nelts; i++) {
         peers[i]->log = cycle->log;
         peers[i]->state = NGX_BLUEBUTTON_REDIS_UNTRIED;
+
+        if (peers[i]->caches
+            && ngx_bluebutton_tracking_init(peers[i], cycle) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
     }
 
     return ngx_bluebutton_token_init(cycle->log);
@@ -918,6 +1051,7 @@ ngx_bluebutton_exit_process(ngx_cycle_t *cycle)
     peers = bmcf->peers.elts;
 
     for (i = 0; i < bmcf->peers.nelts; i++) {
+        ngx_bluebutton_tracking_exit(peers[i]);
         ngx_bluebutton_redis_close(peers[i], "the worker is exiting");
         ngx_bluebutton_redis_set_state(peers[i],
                                        NGX_BLUEBUTTON_REDIS_UNTRIED);

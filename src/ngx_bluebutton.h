@@ -15,6 +15,7 @@
 #include "ngx_bluebutton_scope.h"
 #include "ngx_bluebutton_fhir.h"
 #include "ngx_bluebutton_jwt.h"
+#include "ngx_bluebutton_entry.h"
 #include "ngx_bluebutton_redis.h"
 
 
@@ -28,10 +29,14 @@ typedef struct {
 } ngx_bluebutton_main_conf_t;
 
 
+typedef struct ngx_bluebutton_cache_s  ngx_bluebutton_cache_t;
+
+
 typedef struct {
     ngx_bluebutton_redis_conf_t   redis;
     ngx_str_t                     prefix;
     ngx_bluebutton_redis_peer_t  *peer;
+    ngx_bluebutton_cache_t       *cache;
 } ngx_bluebutton_srv_conf_t;
 
 
@@ -54,6 +59,8 @@ typedef struct {
     time_t                        jwt_leeway;
     ngx_str_t                     jwt_issuer;
     ngx_str_t                     jwt_audience;
+    ngx_msec_t                    stale_if_error;
+    uint32_t                      jwt_policy;  /* what a cached JWT met */
 } ngx_bluebutton_loc_conf_t;
 
 
@@ -66,6 +73,15 @@ typedef struct {
     bb_fhir_route_t               route;     /* with bluebutton_fhir */
     u_char                        token_hash[64];
     bb_token_t                   *token;     /* known once looked up */
+    bb_entry_t                   *entry;     /* what Redis said of it */
+    bb_entry_t                   *stale;     /* for bluebutton_stale_if_error */
+    ngx_msec_t                    stale_age;
+    ngx_uint_t                    cache_status;
+    uint32_t                      cache_policy;
+    ngx_uint_t                    fill_epoch;
+    ngx_atomic_uint_t             fill_seq;
+    ngx_queue_t                   flight;    /* waiting for another lookup */
+    ngx_queue_t                   waiters;   /* of this one's */
     ngx_str_t                     token_key; /* of an opaque token */
     ngx_str_t                     grant_key; /* read with a known token */
     ngx_bluebutton_redis_cmd_t   *cmd;       /* in flight, or NULL */
@@ -78,6 +94,11 @@ typedef struct {
     unsigned                      headers_set:1;
     unsigned                      routed:1;
     unsigned                      jwt:1;
+    unsigned                      fill_set:1;
+    unsigned                      fillable:1;
+    unsigned                      leading:1;
+    unsigned                      joined:1;
+    unsigned                      flown:1;
 } ngx_bluebutton_ctx_t;
 
 

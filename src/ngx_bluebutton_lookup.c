@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 
 #include "ngx_bluebutton_lookup.h"
+#include "ngx_bluebutton_cache.h"
 #include "ngx_bluebutton_memo.h"
 #include "ngx_bluebutton_metrics.h"
 
@@ -26,6 +27,12 @@
 
 
 static void ngx_bluebutton_lookup_reply(void *data, redisReply *reply,
+    const char *err);
+static ngx_int_t ngx_bluebutton_lookup_plain(ngx_http_request_t *r,
+    ngx_bluebutton_ctx_t *ctx, ngx_bluebutton_srv_conf_t *bscf);
+static void ngx_bluebutton_lookup_record_reply(void *data, redisReply *reply,
+    const char *err);
+static void ngx_bluebutton_lookup_grant_reply(void *data, redisReply *reply,
     const char *err);
 static ngx_int_t ngx_bluebutton_lookup_pair(ngx_http_request_t *r,
     ngx_bluebutton_ctx_t *ctx, ngx_bluebutton_srv_conf_t *bscf,
@@ -57,6 +64,8 @@ static ngx_int_t ngx_bluebutton_lookup_ask(ngx_http_request_t *r,
 static ngx_int_t ngx_bluebutton_lookup_unavailable(ngx_http_request_t *r,
     ngx_bluebutton_ctx_t *ctx, const char *what);
 static ngx_uint_t ngx_bluebutton_lookup_same(redisReply *rr, const char *s);
+static void ngx_bluebutton_lookup_unknown(ngx_http_request_t *r,
+    ngx_bluebutton_ctx_t *ctx);
 
 
 /* patterns, not cjson: a JSON decode per request would double its cost */
@@ -128,7 +137,137 @@ ngx_bluebutton_lookup_start(ngx_http_request_t *r,
         return ngx_bluebutton_lookup_pair(r, ctx, bscf, memo);
     }
 
+    if (bscf->cache) {
+        return ngx_bluebutton_lookup_plain(r, ctx, bscf);
+    }
+
     return ngx_bluebutton_lookup_send(r, ctx, bscf, 0);
+}
+
+
+/*
+ * With a cache, reads are plain GETs: Redis tracks the keys a script
+ * reads only when they are passed as its KEYS, and the grant's key is
+ * known only from the record.  The record first, then its grant.
+ */
+static ngx_int_t
+ngx_bluebutton_lookup_plain(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
+    ngx_bluebutton_srv_conf_t *bscf)
+{
+    size_t       argvlen[2];
+    const char  *argv[2];
+
+    argv[0] = "GET";
+    argvlen[0] = 3;
+
+    argv[1] = (const char *) ctx->token_key.data;
+    argvlen[1] = ctx->token_key.len;
+
+    return ngx_bluebutton_lookup_ask(r, ctx, bscf,
+                                     ngx_bluebutton_lookup_record_reply,
+                                     2, argv, argvlen);
+}
+
+
+static void
+ngx_bluebutton_lookup_record_reply(void *data, redisReply *reply,
+    const char *err)
+{
+    ngx_bluebutton_ctx_t  *ctx = data;
+
+    u_char                     *grant;
+    size_t                      argvlen[2];
+    bb_token_t                 *token;
+    const char                 *argv[2];
+    ngx_http_request_t         *r;
+    ngx_bluebutton_srv_conf_t  *bscf;
+
+    r = ctx->request;
+    ctx->cmd = NULL;
+
+    if (ngx_bluebutton_lookup_failed(r, ctx, reply, err)) {
+        goto done;
+    }
+
+    if (reply->type == REDIS_REPLY_NIL) {
+        ngx_bluebutton_lookup_unknown(r, ctx);
+        goto done;
+    }
+
+    if (reply->type != REDIS_REPLY_STRING) {
+        ngx_bluebutton_set_cause(r, ctx, "unexpected reply of type %d",
+                                 reply->type);
+        ctx->decision = BB_DECISION_UNAVAILABLE;
+        goto done;
+    }
+
+    token = ngx_bluebutton_lookup_record(r, ctx, reply);
+    if (token == NULL) {
+        goto done;
+    }
+
+    ctx->token = token;
+
+    bscf = ngx_http_get_module_srv_conf(r, ngx_bluebutton_module);
+
+    grant = ngx_pnalloc(r->pool, NGX_BLUEBUTTON_GRANT_KEY_MAX);
+    if (grant == NULL) {
+        (void) ngx_bluebutton_lookup_unavailable(r, ctx, "out of memory");
+        goto done;
+    }
+
+    argv[0] = "GET";
+    argvlen[0] = 3;
+
+    argv[1] = (const char *) grant;
+    argvlen[1] = ngx_snprintf(grant, NGX_BLUEBUTTON_GRANT_KEY_MAX,
+                              "%Vgrant:%s:%s", &bscf->prefix,
+                              token->client_id, token->patient)
+                 - grant;
+
+    bb_memo_store((const char *) ctx->token_hash, token->client_id,
+                  token->patient);
+
+    if (ngx_bluebutton_lookup_ask(r, ctx, bscf,
+                                  ngx_bluebutton_lookup_grant_reply,
+                                  2, argv, argvlen)
+        == NGX_AGAIN)
+    {
+        return;
+    }
+
+done:
+
+    ngx_bluebutton_lookup_resume(ctx);
+}
+
+
+static void
+ngx_bluebutton_lookup_grant_reply(void *data, redisReply *reply,
+    const char *err)
+{
+    ngx_bluebutton_ctx_t  *ctx = data;
+
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+    ctx->cmd = NULL;
+
+    if (!ngx_bluebutton_lookup_failed(r, ctx, reply, err)) {
+
+        if (reply->type == REDIS_REPLY_STRING
+            || reply->type == REDIS_REPLY_NIL)
+        {
+            ngx_bluebutton_lookup_decide(r, ctx, reply);
+
+        } else {
+            ngx_bluebutton_set_cause(r, ctx, "unexpected reply of type %d",
+                                     reply->type);
+            ctx->decision = BB_DECISION_UNAVAILABLE;
+        }
+    }
+
+    ngx_bluebutton_lookup_resume(ctx);
 }
 
 
@@ -194,7 +333,10 @@ ngx_bluebutton_lookup_pair_reply(void *data, redisReply *reply,
         ctx->eval_sent = 1;
         bscf = ngx_http_get_module_srv_conf(r, ngx_bluebutton_module);
 
-        if (ngx_bluebutton_lookup_send(r, ctx, bscf, 1) == NGX_AGAIN) {
+        if ((bscf->cache ? ngx_bluebutton_lookup_plain(r, ctx, bscf)
+                         : ngx_bluebutton_lookup_send(r, ctx, bscf, 1))
+            == NGX_AGAIN)
+        {
             return;
         }
     }
@@ -233,8 +375,7 @@ ngx_bluebutton_lookup_pair_done(ngx_http_request_t *r,
 
     if (t->type == REDIS_REPLY_NIL) {
         bb_memo_forget((const char *) ctx->token_hash);
-        ctx->why = "The access token is unknown or was revoked";
-        ctx->decision = BB_DECISION_INVALID_TOKEN;
+        ngx_bluebutton_lookup_unknown(r, ctx);
         return 1;
     }
 
@@ -255,6 +396,7 @@ ngx_bluebutton_lookup_pair_done(ngx_http_request_t *r,
                        "bluebutton: token record names \"%*s\" now",
                        p - key, key);
         bb_memo_forget((const char *) ctx->token_hash);
+        ctx->entry = NULL;
         return 0;
     }
 
@@ -355,7 +497,18 @@ ngx_bluebutton_lookup_failed(ngx_http_request_t *r,
 static void
 ngx_bluebutton_lookup_resume(ngx_bluebutton_ctx_t *ctx)
 {
+    ngx_bluebutton_srv_conf_t  *bscf;
+
     ctx->waiting = 0;
+
+    if (ctx->decision != BB_DECISION_UNAVAILABLE && ctx->entry) {
+        bscf = ngx_http_get_module_srv_conf(ctx->request,
+                                            ngx_bluebutton_module);
+        ngx_bluebutton_cache_fill(ctx->request, ctx, bscf);
+    }
+
+    /* requests for the same token waited for this answer */
+    ngx_bluebutton_flight_land(ctx);
 
     /* the whole round trip, a resent script included */
     ngx_bluebutton_metrics_observe(NGX_BLUEBUTTON_LOOKUP_DURATION,
@@ -384,8 +537,7 @@ ngx_bluebutton_lookup_done(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
     }
 
     if (reply->elements == 0) {
-        ctx->why = "The access token is unknown or was revoked";
-        ctx->decision = BB_DECISION_INVALID_TOKEN;
+        ngx_bluebutton_lookup_unknown(r, ctx);
         return;
     }
 
@@ -436,16 +588,19 @@ ngx_bluebutton_lookup_record(ngx_http_request_t *r,
     ngx_bluebutton_ctx_t *ctx, redisReply *t)
 {
     bb_token_t  *token;
+    bb_entry_t  *e;
     const char  *err;
 
-    token = ngx_palloc(r->pool, sizeof(bb_token_t));
-    if (token == NULL) {
-        ngx_bluebutton_set_cause(r, ctx, "out of memory");
-        ctx->decision = BB_DECISION_UNAVAILABLE;
+    e = ngx_bluebutton_lookup_entry(r, ctx, BB_ENTRY_OPAQUE);
+    if (e == NULL) {
         return NULL;
     }
 
+    e->found = 1;
+    token = &e->token;
+
     if (bb_token_record_parse(t->str, t->len, token, &err) != 0) {
+        ctx->entry = NULL;
         ngx_bluebutton_set_cause(r, ctx, "the token record is malformed "
                                  "(%s)", err);
         ctx->decision = BB_DECISION_UNAVAILABLE;
@@ -461,30 +616,67 @@ static void
 ngx_bluebutton_lookup_decide(ngx_http_request_t *r,
     ngx_bluebutton_ctx_t *ctx, redisReply *gr)
 {
-    bb_grant_t                  grant, *g;
+    bb_entry_t                 *e;
     const char                 *err;
     ngx_bluebutton_loc_conf_t  *blcf;
 
-    g = NULL;
+    e = ctx->entry;
 
     if (gr->type == REDIS_REPLY_STRING) {
-        if (bb_grant_parse(gr->str, gr->len, &grant, &err) != 0) {
+        if (bb_grant_parse(gr->str, gr->len, &e->grant, &err) != 0) {
             ngx_bluebutton_set_cause(r, ctx, "the grant of client \"%s\" "
                                      "for patient \"%s\" is malformed (%s)",
                                      ctx->token->client_id,
                                      ctx->token->patient, err);
             ctx->decision = BB_DECISION_UNAVAILABLE;
+            ctx->entry = NULL;
             return;
         }
 
-        g = &grant;
+        e->granted = 1;
     }
 
     blcf = ngx_http_get_module_loc_conf(r, ngx_bluebutton_module);
 
-    ctx->decision = bb_consent_decide(ctx->token, g, (long long) ngx_time(),
-                                      ctx->jwt ? blcf->jwt_leeway : 0,
-                                      &ctx->why);
+    ctx->decision = bb_entry_decide(e, (long long) ngx_time(),
+                                    ctx->jwt ? blcf->jwt_leeway : 0,
+                                    &ctx->why);
+}
+
+
+/* Redis has no record of the token */
+static void
+ngx_bluebutton_lookup_unknown(ngx_http_request_t *r,
+    ngx_bluebutton_ctx_t *ctx)
+{
+    bb_entry_t  *e;
+
+    e = ngx_bluebutton_lookup_entry(r, ctx, BB_ENTRY_OPAQUE);
+    if (e == NULL) {
+        return;
+    }
+
+    ctx->decision = bb_entry_decide(e, (long long) ngx_time(), 0, &ctx->why);
+}
+
+
+bb_entry_t *
+ngx_bluebutton_lookup_entry(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
+    ngx_uint_t kind)
+{
+    bb_entry_t  *e;
+
+    e = ngx_pcalloc(r->pool, sizeof(bb_entry_t));
+    if (e == NULL) {
+        ngx_bluebutton_set_cause(r, ctx, "out of memory");
+        ctx->decision = BB_DECISION_UNAVAILABLE;
+        return NULL;
+    }
+
+    e->kind = (unsigned char) kind;
+    ctx->entry = e;
+
+    return e;
 }
 
 
@@ -578,11 +770,8 @@ ngx_bluebutton_lookup_jwt_done(ngx_http_request_t *r,
         }
     }
 
-    if (want == 2 && reply->element[1]->type == REDIS_REPLY_STRING) {
-        ctx->why = "The access token was revoked";
-        ctx->decision = BB_DECISION_INVALID_TOKEN;
-        return;
-    }
+    ctx->entry->revoked = want == 2
+                          && reply->element[1]->type == REDIS_REPLY_STRING;
 
     ngx_bluebutton_lookup_decide(r, ctx, reply->element[0]);
 }
@@ -613,6 +802,8 @@ ngx_bluebutton_lookup_ask(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
     if (ctx->asked == 0) {
         ctx->asked = ngx_bluebutton_metrics_now();
     }
+
+    ngx_bluebutton_cache_sending(ctx, bscf);
 
     ctx->waiting = 1;
 

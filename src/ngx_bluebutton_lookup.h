@@ -28,6 +28,10 @@ ngx_int_t ngx_bluebutton_lookup_start(ngx_http_request_t *r,
 ngx_int_t ngx_bluebutton_lookup_jwt_start(ngx_http_request_t *r,
     ngx_bluebutton_ctx_t *ctx, ngx_bluebutton_srv_conf_t *bscf);
 
+/* A fresh entry of the kind in ctx->entry, or NULL with the decision made. */
+bb_entry_t *ngx_bluebutton_lookup_entry(ngx_http_request_t *r,
+    ngx_bluebutton_ctx_t *ctx, ngx_uint_t kind);
+
 /* Sets ctx->cause, copied: the text may not outlive the caller. */
 void ngx_bluebutton_set_cause(ngx_http_request_t *r,
     ngx_bluebutton_ctx_t *ctx, const char *fmt, ...);

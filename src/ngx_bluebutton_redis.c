@@ -171,6 +171,19 @@ ngx_bluebutton_redis_command(ngx_bluebutton_redis_peer_t *peer,
 
 
 void
+ngx_bluebutton_redis_open(ngx_bluebutton_redis_peer_t *peer)
+{
+    const char  *err;
+
+    if (peer->ac == NULL
+        && (ngx_msec_int_t) (peer->next_attempt - ngx_current_msec) <= 0)
+    {
+        (void) ngx_bluebutton_redis_connect(peer, peer->log, &err);
+    }
+}
+
+
+void
 ngx_bluebutton_redis_cancel(ngx_bluebutton_redis_cmd_t *cmd)
 {
     cmd->data = NULL;
@@ -276,6 +289,10 @@ ngx_bluebutton_redis_connect(ngx_bluebutton_redis_peer_t *peer,
     ngx_bluebutton_redis_add_write(peer);
 
     ngx_bluebutton_redis_handshake(peer);
+
+    if (peer->on_connect) {
+        peer->on_connect(peer);
+    }
 
     return NGX_OK;
 
@@ -650,6 +667,10 @@ ngx_bluebutton_redis_cleanup(void *privdata)
 
     ngx_bluebutton_redis_set_state(peer, NGX_BLUEBUTTON_REDIS_DOWN);
 
+    if (peer->on_close) {
+        peer->on_close(peer);
+    }
+
     if (ngx_exiting || ngx_terminate || ngx_quit) {
         return;
     }
@@ -703,7 +724,9 @@ ngx_bluebutton_redis_retry(ngx_event_t *ev)
     const char                   *err;
     ngx_bluebutton_redis_peer_t  *peer = ev->data;
 
-    if (peer->ac || ngx_exiting || ngx_terminate || ngx_quit) {
+    if (peer->ac || peer->untrackable || ngx_exiting || ngx_terminate
+        || ngx_quit)
+    {
         return;
     }
 

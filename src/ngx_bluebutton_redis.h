@@ -62,8 +62,24 @@ struct ngx_bluebutton_redis_peer_s {
     const char                   *drop_reason;
     ngx_log_t                    *log;
     ngx_uint_t                    state;     /* as the metrics count it */
+
+    /* decision caches of this Redis, and their invalidation feed */
+    ngx_array_t                  *caches;    /* ngx_bluebutton_cache_t * */
+    ngx_bluebutton_redis_peer_t  *feed;      /* the subscriber, per worker */
+    ngx_bluebutton_redis_peer_t  *owner;     /* of a subscriber */
+    void                        (*on_connect)(ngx_bluebutton_redis_peer_t *p);
+    void                        (*on_close)(ngx_bluebutton_redis_peer_t *p);
+    ngx_uint_t                    epoch;     /* of the tracking in force */
+    long long                     client_id; /* of a subscriber */
+    ngx_msec_t                    lost_at;   /* feed lost, 0 while up */
+
     unsigned                      connected:1;
     unsigned                      writing:1;
+    unsigned                      subscribed:1;
+    unsigned                      tracking_sent:1;
+    unsigned                      tracking:1;
+    unsigned                      untrackable:1;
+    unsigned                      refusal_logged:1;
 };
 
 
@@ -83,6 +99,9 @@ char *ngx_bluebutton_redis_parse_addr(ngx_conf_t *cf,
  * Sends a command.  Returns the command, or NULL with *err set when Redis
  * cannot be reached now (connection failed or backing off).
  */
+/* connects now unless connected or backing off after a failure */
+void ngx_bluebutton_redis_open(ngx_bluebutton_redis_peer_t *peer);
+
 ngx_bluebutton_redis_cmd_t *ngx_bluebutton_redis_command(
     ngx_bluebutton_redis_peer_t *peer, ngx_log_t *log,
     ngx_bluebutton_redis_handler_pt handler, void *data, int argc,

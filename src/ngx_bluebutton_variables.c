@@ -5,6 +5,7 @@
  */
 
 #include "ngx_bluebutton_variables.h"
+#include "ngx_bluebutton_cache.h"
 
 
 enum {
@@ -14,7 +15,8 @@ enum {
     NGX_BLUEBUTTON_VAR_SCOPE,
     NGX_BLUEBUTTON_VAR_TOKEN_HASH,
     NGX_BLUEBUTTON_VAR_DECISION,
-    NGX_BLUEBUTTON_VAR_RESOURCE_TYPE
+    NGX_BLUEBUTTON_VAR_RESOURCE_TYPE,
+    NGX_BLUEBUTTON_VAR_CACHE_STATUS
 };
 
 
@@ -44,6 +46,9 @@ static ngx_http_variable_t  ngx_bluebutton_vars[] = {
 
     { ngx_string("bluebutton_resource_type"), NULL, ngx_bluebutton_variable,
       NGX_BLUEBUTTON_VAR_RESOURCE_TYPE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("bluebutton_cache_status"), NULL, ngx_bluebutton_variable,
+      NGX_BLUEBUTTON_VAR_CACHE_STATUS, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -88,6 +93,13 @@ ngx_bluebutton_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
 
     case NGX_BLUEBUTTON_VAR_DECISION:
         s = bb_decision_name(ctx->decision);
+        break;
+
+    case NGX_BLUEBUTTON_VAR_CACHE_STATUS:
+        s = ngx_bluebutton_cache_status_name(ctx->cache_status);
+        if (*s == '\0') {
+            s = NULL;
+        }
         break;
 
     case NGX_BLUEBUTTON_VAR_RESOURCE_TYPE:

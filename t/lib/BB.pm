@@ -453,6 +453,88 @@ sub http_get {
 
 sub status_of { http_get($_[0], token => $_[1])->{status} }
 
+# Redis' own count of the commands it ran, by name (lower case), since
+# the last CONFIG RESETSTAT: proof that a cached answer read nothing.
+# reads() counts what a gateway with a cache reads with (no scripts).
+sub commands {
+    my %calls;
+    for (split /\r?\n/, redis('INFO', 'commandstats')) {
+        $calls{$1} = $2 if /^cmdstat_([\w|]+):calls=(\d+)/;
+    }
+    return \%calls;
+}
+
+sub reads {
+    my $c = commands();
+    my $n = 0;
+    $n += $c->{$_} || 0 for qw(get mget);
+    return $n;
+}
+
+# Requests $path with $token until every worker of the gateway answered
+# (add_header X-Worker $pid), each with $status; dies otherwise.
+sub in_every_worker {
+    my ($path, $token, $status, $workers) = @_;
+    my %seen;
+    for (1 .. 100) {
+        my $res = http_get($path, token => $token);
+        die "got $res->{status}, not $status\n" unless $res->{status} == $status;
+        $seen{ $res->{headers}{'x-worker'} || '' }++;
+        return scalar(keys %seen) if keys %seen >= ($workers || 2);
+    }
+    die "only " . scalar(keys %seen) . " workers answered\n";
+}
+
+# Many clients keep requesting with $token while one revokes it: returns
+# [allows after the revoking command returned plus $grace seconds,
+#  requests in all, allows before].
+sub hammer {
+    my (%o) = @_;
+    my $clients = $o{clients} || 8;
+    my $seconds = $o{seconds} || 1;
+    my $grace = defined $o{grace} ? $o{grace} : 0.05;
+    my $dir = $ENV{TEST_NGINX_REDIS_DIR} || '/tmp';
+    my $start = time;
+    my @pids;
+
+    for my $i (1 .. $clients) {
+        my $pid = fork;
+        die "fork: $!" unless defined $pid;
+        if ($pid == 0) {
+            open my $fh, '>', "$dir/hammer.$i" or POSIX::_exit(1);
+            while (time < $start + $seconds) {
+                my $sent = time;
+                my $res = http_get($o{path}, token => $o{token});
+                printf $fh "%.6f %d\n", $sent, $res->{status};
+            }
+            close $fh;
+            POSIX::_exit(0);
+        }
+        push @pids, $pid;
+    }
+
+    sleep $seconds / 2;
+    $o{revoke}->();
+    my $revoked = time;
+
+    waitpid $_, 0 for @pids;
+
+    my ($late, $all, $early) = (0, 0, 0);
+    for my $i (1 .. $clients) {
+        open my $fh, '<', "$dir/hammer.$i" or next;
+        while (<$fh>) {
+            my ($sent, $status) = split;
+            $all++;
+            $early++ if $status == 200 && $sent < $revoked;
+            $late++ if $status == 200 && $sent >= $revoked + $grace;
+        }
+        close $fh;
+        unlink "$dir/hammer.$i";
+    }
+
+    return [$late, $all, $early];
+}
+
 # A tiny HTTP server that does things between two requests of one block,
 # in order: nginx proxies "location /control/" to it.  Paths:
 #   /control/redis/stop/PORT        kill a private redis-server
@@ -518,15 +600,20 @@ sub control {
         sleep $1 / 1000;
 
     } elsif ($path eq '/control/nginx/hup') {
-        my $root = $ENV{TEST_NGINX_SERVROOT} || 't/servroot';
-        open my $fh, '<', "$root/logs/nginx.pid" or die "nginx.pid: $!\n";
-        chomp(my $pid = <$fh>);
-        kill 'HUP', $pid or die "HUP: $!\n";
-        sleep 0.5;
+        hup();
 
     } else {
         die "unknown control path $path\n";
     }
+}
+
+# reloads the nginx under test and gives its new workers time to start
+sub hup {
+    my $root = $ENV{TEST_NGINX_SERVROOT} || 't/servroot';
+    open my $fh, '<', "$root/logs/nginx.pid" or die "nginx.pid: $!\n";
+    chomp(my $pid = <$fh>);
+    kill 'HUP', $pid or die "HUP: $!\n";
+    sleep 0.5;
 }
 
 END {

@@ -1,0 +1,958 @@
+/*
+ * Entries live in a slab pool, found by the token's hash in one red-black
+ * tree, and by the Redis keys they were read from in another: a token's
+ * record, its grant (shared by every token of that app and patient), a
+ * JWT's revocation key.  A key invalidation removes every entry whose key
+ * has the same 32-bit hash; a collision only costs a re-read.
+ *
+ * An entry is served as a hit only while the invalidation feed of the
+ * worker that filled it is the one that was up when it was filled: each
+ * worker has a slot with its feed's epoch, moved on at every loss.  A
+ * reload starts a new generation; entries of another generation are
+ * never served (the old workers' configuration differs).
+ *
+ * A read that was in flight while any invalidation arrived does not fill:
+ * its answer may predate the change that the invalidation announced.
+ */
+
+#include "ngx_bluebutton_cache.h"
+#include "ngx_bluebutton_entry.h"
+
+
+#define NGX_BLUEBUTTON_CACHE_KEYS     3
+#define NGX_BLUEBUTTON_CACHE_WORKERS  NGX_MAX_PROCESSES
+
+
+typedef struct {
+    ngx_rbtree_node_t              node;      /* key: crc32 of a Redis key */
+    void                          *entry;
+} ngx_bluebutton_cache_key_t;
+
+
+typedef struct {
+    ngx_rbtree_node_t              node;      /* key: crc32 of token_hash */
+    ngx_queue_t                    queue;
+    ngx_bluebutton_cache_key_t     keys[NGX_BLUEBUTTON_CACHE_KEYS];
+    ngx_uint_t                     nkeys;
+    u_char                         token_hash[64];
+    ngx_uint_t                     cycle;
+    ngx_uint_t                     worker;
+    ngx_uint_t                     epoch;
+    uint32_t                       policy;
+    ngx_uint_t                     kind;
+    ngx_uint_t                     allow;     /* may be served stale */
+    ngx_uint_t                     found;
+    ngx_msec_t                     confirmed;
+    time_t                         ends;      /* 0: no end of its own */
+    size_t                         len;
+    u_char                         data[1];
+} ngx_bluebutton_cache_node_t;
+
+
+typedef struct {
+    ngx_uint_t                     cycle;
+    ngx_uint_t                     epoch;
+    ngx_uint_t                     up;
+} ngx_bluebutton_cache_feed_t;
+
+
+struct ngx_bluebutton_cache_sh_s {
+    ngx_rbtree_t                   tokens;
+    ngx_rbtree_node_t              tokens_sentinel;
+    ngx_rbtree_t                   keys;
+    ngx_rbtree_node_t              keys_sentinel;
+    ngx_queue_t                    lru;
+    ngx_uint_t                     cycle;
+    ngx_uint_t                     entries;
+    ngx_uint_t                     evictions;
+    ngx_atomic_t                   invalidations;
+    ngx_bluebutton_cache_feed_t    feeds[NGX_BLUEBUTTON_CACHE_WORKERS];
+};
+
+
+static ngx_int_t ngx_bluebutton_cache_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+static void ngx_bluebutton_cache_rbtree_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+static ngx_bluebutton_cache_node_t *ngx_bluebutton_cache_lookup(
+    ngx_bluebutton_cache_t *cache, u_char *token_hash);
+static ngx_uint_t ngx_bluebutton_cache_trusted(ngx_bluebutton_cache_t *cache,
+    ngx_bluebutton_cache_node_t *cn);
+static void ngx_bluebutton_cache_delete(ngx_bluebutton_cache_t *cache,
+    ngx_bluebutton_cache_node_t *cn);
+static void *ngx_bluebutton_cache_alloc(ngx_bluebutton_cache_t *cache,
+    size_t size);
+static size_t ngx_bluebutton_cache_keys(ngx_bluebutton_ctx_t *ctx,
+    ngx_str_t *prefix, u_char *buf, size_t size, ngx_str_t *keys);
+
+
+static const char  *ngx_bluebutton_cache_names[] = {
+    "", "HIT", "MISS", "EXPIRED", "STALE", "BYPASS"
+};
+
+
+char *
+ngx_bluebutton_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_bluebutton_srv_conf_t  *bscf = conf;
+
+    u_char                  *p;
+    ssize_t                  size;
+    ngx_str_t               *value, name, s;
+    ngx_msec_t               ttl, negative_ttl;
+    ngx_uint_t               i;
+    ngx_shm_zone_t          *shm_zone;
+    ngx_bluebutton_cache_t  *cache;
+
+    if (bscf->cache != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    name.len = 0;
+    size = 0;
+    ttl = 60000;
+    negative_ttl = 0;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
+            name.data = value[i].data + 5;
+            p = (u_char *) ngx_strchr(name.data, ':');
+
+            if (p == NULL) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"%V\" needs a size: zone=NAME:SIZE",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            name.len = p - name.data;
+
+            s.data = p + 1;
+            s.len = value[i].data + value[i].len - s.data;
+
+            size = ngx_parse_size(&s);
+
+            if (name.len == 0 || size == NGX_ERROR) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid zone \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            if (size < (ssize_t) (32 * ngx_pagesize)) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "zone \"%V\" is too small: at least "
+                                   "%uzk", &name, 32 * ngx_pagesize / 1024);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "ttl=", 4) == 0
+            || ngx_strncmp(value[i].data, "negative_ttl=", 13) == 0)
+        {
+            p = (u_char *) ngx_strchr(value[i].data, '=') + 1;
+            s.data = p;
+            s.len = value[i].data + value[i].len - p;
+
+            if (value[i].data[0] == 't') {
+                ttl = ngx_parse_time(&s, 0);
+
+                if (ttl == (ngx_msec_t) NGX_ERROR || ttl == 0) {
+                    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                       "invalid \"%V\": a positive time "
+                                       "is needed", &value[i]);
+                    return NGX_CONF_ERROR;
+                }
+
+            } else {
+                negative_ttl = ngx_parse_time(&s, 0);
+
+                if (negative_ttl == (ngx_msec_t) NGX_ERROR) {
+                    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                       "invalid \"%V\"", &value[i]);
+                    return NGX_CONF_ERROR;
+                }
+            }
+
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "off") == 0 && cf->args->nelts == 2) {
+            bscf->cache = NULL;
+            return NGX_CONF_OK;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (name.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" must have the \"zone\" parameter",
+                           &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (negative_ttl > ttl) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"negative_ttl\" must not exceed \"ttl\"");
+        return NGX_CONF_ERROR;
+    }
+
+    shm_zone = ngx_shared_memory_add(cf, &name, size, &ngx_bluebutton_module);
+    if (shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (shm_zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "cache zone \"%V\" is already declared", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    cache = ngx_pcalloc(cf->pool, sizeof(ngx_bluebutton_cache_t));
+    if (cache == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    cache->shm_zone = shm_zone;
+    cache->ttl = ttl;
+    cache->negative_ttl = negative_ttl;
+
+    shm_zone->init = ngx_bluebutton_cache_init_zone;
+    shm_zone->data = cache;
+
+    bscf->cache = cache;
+
+    return NGX_CONF_OK;
+}
+
+
+char *
+ngx_bluebutton_cache_bind(ngx_conf_t *cf, ngx_bluebutton_srv_conf_t *bscf)
+{
+    ngx_bluebutton_cache_t   *cache, **cp;
+    ngx_bluebutton_redis_peer_t  *peer;
+
+    cache = bscf->cache;
+    peer = bscf->peer;
+
+    if (cache == NULL || peer == NULL) {
+        return NGX_CONF_OK;
+    }
+
+    if (cache->peer == peer
+        && cache->prefix.len == bscf->prefix.len
+        && ngx_strncmp(cache->prefix.data, bscf->prefix.data,
+                       bscf->prefix.len) == 0)
+    {
+        return NGX_CONF_OK;
+    }
+
+    if (cache->peer) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "cache zone \"%V\" is used with another "
+                           "\"bluebutton_redis\" or "
+                           "\"bluebutton_redis_prefix\": a zone caches one "
+                           "Redis and one prefix", &cache->shm_zone->shm.name);
+        return NGX_CONF_ERROR;
+    }
+
+    cache->peer = peer;
+    cache->prefix = bscf->prefix;
+
+    if (peer->caches == NULL) {
+        peer->caches = ngx_array_create(cf->pool, 1,
+                                        sizeof(ngx_bluebutton_cache_t *));
+        if (peer->caches == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    cp = ngx_array_push(peer->caches);
+    if (cp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *cp = cache;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_bluebutton_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_bluebutton_cache_t  *ocache = data;
+
+    size_t                   len;
+    ngx_bluebutton_cache_t  *cache;
+
+    cache = shm_zone->data;
+
+    if (ocache) {
+        /* a reload: the entries stay, but only for the old workers */
+
+        cache->sh = ocache->sh;
+        cache->shpool = ocache->shpool;
+        cache->cycle = ++cache->sh->cycle;
+
+        return NGX_OK;
+    }
+
+    cache->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        cache->sh = cache->shpool->data;
+        cache->cycle = ++cache->sh->cycle;
+        return NGX_OK;
+    }
+
+    cache->sh = ngx_slab_alloc(cache->shpool,
+                               sizeof(ngx_bluebutton_cache_sh_t));
+    if (cache->sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(cache->sh, sizeof(ngx_bluebutton_cache_sh_t));
+
+    cache->shpool->data = cache->sh;
+
+    ngx_rbtree_init(&cache->sh->tokens, &cache->sh->tokens_sentinel,
+                    ngx_bluebutton_cache_rbtree_insert);
+    ngx_rbtree_init(&cache->sh->keys, &cache->sh->keys_sentinel,
+                    ngx_rbtree_insert_value);
+    ngx_queue_init(&cache->sh->lru);
+
+    cache->cycle = cache->sh->cycle = 1;
+
+    len = sizeof(" in bluebutton cache zone \"\"") + shm_zone->shm.name.len;
+
+    cache->shpool->log_ctx = ngx_slab_alloc(cache->shpool, len);
+    if (cache->shpool->log_ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(cache->shpool->log_ctx, " in bluebutton cache zone \"%V\"%Z",
+                &shm_zone->shm.name);
+
+    /* a full zone evicts; it is not an error worth a log line */
+    cache->shpool->log_nomem = 0;
+
+    return NGX_OK;
+}
+
+
+/* equal crc32 keys are ordered by the token hash itself */
+static void
+ngx_bluebutton_cache_rbtree_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t            **p;
+    ngx_bluebutton_cache_node_t   *cn, *cnt;
+
+    for ( ;; ) {
+
+        if (node->key < temp->key) {
+            p = &temp->left;
+
+        } else if (node->key > temp->key) {
+            p = &temp->right;
+
+        } else {
+            cn = (ngx_bluebutton_cache_node_t *) node;
+            cnt = (ngx_bluebutton_cache_node_t *) temp;
+
+            p = ngx_memcmp(cn->token_hash, cnt->token_hash, 64) < 0
+                ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+static ngx_bluebutton_cache_node_t *
+ngx_bluebutton_cache_lookup(ngx_bluebutton_cache_t *cache, u_char *token_hash)
+{
+    uint32_t                      hash;
+    ngx_int_t                     rc;
+    ngx_rbtree_node_t            *node, *sentinel;
+    ngx_bluebutton_cache_node_t  *cn;
+
+    hash = ngx_crc32_short(token_hash, 64);
+
+    node = cache->sh->tokens.root;
+    sentinel = cache->sh->tokens.sentinel;
+
+    while (node != sentinel) {
+
+        if (hash < node->key) {
+            node = node->left;
+            continue;
+        }
+
+        if (hash > node->key) {
+            node = node->right;
+            continue;
+        }
+
+        cn = (ngx_bluebutton_cache_node_t *) node;
+
+        rc = ngx_memcmp(token_hash, cn->token_hash, 64);
+
+        if (rc == 0) {
+            return cn;
+        }
+
+        node = rc < 0 ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
+
+/* the feed that would have announced a change to the entry is still up */
+static ngx_uint_t
+ngx_bluebutton_cache_trusted(ngx_bluebutton_cache_t *cache,
+    ngx_bluebutton_cache_node_t *cn)
+{
+    ngx_bluebutton_cache_feed_t  *feed;
+
+    feed = &cache->sh->feeds[cn->worker];
+
+    return cn->cycle == cache->cycle
+           && feed->cycle == cn->cycle
+           && feed->epoch == cn->epoch
+           && feed->up;
+}
+
+
+void
+ngx_bluebutton_cache_find(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
+    ngx_bluebutton_srv_conf_t *bscf, ngx_uint_t kind, uint32_t policy,
+    ngx_msec_t stale_if_error)
+{
+    ngx_msec_t                    age, ttl;
+    bb_entry_t                   *e;
+    ngx_uint_t                    usable, trusted;
+    ngx_bluebutton_cache_t       *cache;
+    ngx_bluebutton_cache_node_t  *cn;
+
+    cache = bscf->cache;
+
+    if (cache == NULL || cache->peer == NULL || cache->peer->untrackable) {
+        ctx->cache_status = NGX_BLUEBUTTON_CACHE_BYPASS;
+        return;
+    }
+
+    e = ngx_palloc(r->pool, sizeof(bb_entry_t));
+    if (e == NULL) {
+        ctx->cache_status = NGX_BLUEBUTTON_CACHE_MISS;
+        return;
+    }
+
+    ctx->cache_status = NGX_BLUEBUTTON_CACHE_MISS;
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+
+    cn = ngx_bluebutton_cache_lookup(cache, ctx->token_hash);
+
+    if (cn == NULL) {
+        goto done;
+    }
+
+    if (cn->ends && ngx_time() >= cn->ends) {
+        /* past the token's exp or the grant's end: never true again */
+        ngx_bluebutton_cache_delete(cache, cn);
+        goto done;
+    }
+
+    if (cn->kind != kind || cn->policy != policy || cn->cycle != cache->cycle)
+    {
+        goto done;
+    }
+
+    age = ngx_current_msec - cn->confirmed;
+    ttl = cn->found ? cache->ttl : cache->negative_ttl;
+    trusted = ngx_bluebutton_cache_trusted(cache, cn);
+
+    usable = trusted && age < ttl;
+
+    if (!usable
+        && !(stale_if_error && cn->allow && age < stale_if_error))
+    {
+        if (cn->len) {
+            ctx->cache_status = NGX_BLUEBUTTON_CACHE_EXPIRED;
+        }
+
+        goto done;
+    }
+
+    if (bb_entry_unpack(cn->data, cn->len, e) != 0) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "bluebutton: a cache entry does not read back");
+        ngx_bluebutton_cache_delete(cache, cn);
+        goto done;
+    }
+
+    if (usable) {
+        ngx_queue_remove(&cn->queue);
+        ngx_queue_insert_head(&cache->sh->lru, &cn->queue);
+
+        ctx->entry = e;
+        ctx->cache_status = NGX_BLUEBUTTON_CACHE_HIT;
+
+    } else {
+        ctx->stale = e;
+        ctx->stale_age = age;
+        ctx->cache_status = NGX_BLUEBUTTON_CACHE_EXPIRED;
+    }
+
+done:
+
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+}
+
+
+void
+ngx_bluebutton_cache_sending(ngx_bluebutton_ctx_t *ctx,
+    ngx_bluebutton_srv_conf_t *bscf)
+{
+    ngx_bluebutton_cache_t       *cache;
+    ngx_bluebutton_redis_peer_t  *peer;
+
+    cache = bscf->cache;
+
+    if (cache == NULL || ctx->fill_set) {
+        /* a script sent again after NOSCRIPT fills as of the first send */
+        return;
+    }
+
+    peer = cache->peer;
+
+    ctx->fill_set = 1;
+    ctx->fillable = peer->tracking_sent;
+    ctx->fill_epoch = peer->epoch;
+    ctx->fill_seq = cache->sh->invalidations;
+}
+
+
+void
+ngx_bluebutton_cache_fill(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
+    ngx_bluebutton_srv_conf_t *bscf)
+{
+    u_char                        buf[3 * 512];
+    size_t                        len;
+    time_t                        ends;
+    ngx_str_t                     keys[NGX_BLUEBUTTON_CACHE_KEYS];
+    ngx_uint_t                    i, nkeys, worker;
+    ngx_msec_t                    ttl;
+    bb_entry_t                   *e;
+    ngx_bluebutton_cache_t       *cache;
+    ngx_bluebutton_cache_node_t  *cn;
+    ngx_bluebutton_redis_peer_t  *peer;
+
+    cache = bscf->cache;
+    e = ctx->entry;
+
+    if (cache == NULL || e == NULL || !ctx->fillable) {
+        return;
+    }
+
+    peer = cache->peer;
+    ttl = e->found ? cache->ttl : cache->negative_ttl;
+    worker = ngx_worker;
+
+    if (ttl == 0 || !peer->tracking || peer->epoch != ctx->fill_epoch
+        || worker >= NGX_BLUEBUTTON_CACHE_WORKERS)
+    {
+        return;
+    }
+
+    ends = (time_t) bb_entry_ends(e);
+
+    if (ends && ngx_time() >= ends) {
+        return;
+    }
+
+    nkeys = ngx_bluebutton_cache_keys(ctx, &cache->prefix, buf, sizeof(buf),
+                                      keys);
+    if (nkeys == 0) {
+        return;
+    }
+
+    len = bb_entry_size(e);
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+
+    if (cache->sh->invalidations != ctx->fill_seq) {
+        /* what was read may be what an invalidation since then replaced */
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "bluebutton: not cached: invalidated meanwhile");
+        goto done;
+    }
+
+    cn = ngx_bluebutton_cache_lookup(cache, ctx->token_hash);
+
+    if (cn) {
+        ngx_bluebutton_cache_delete(cache, cn);
+    }
+
+    cn = ngx_bluebutton_cache_alloc(cache,
+                                     offsetof(ngx_bluebutton_cache_node_t,
+                                              data) + len);
+    if (cn == NULL) {
+        goto done;
+    }
+
+    ngx_memcpy(cn->token_hash, ctx->token_hash, 64);
+    cn->node.key = ngx_crc32_short(ctx->token_hash, 64);
+    cn->cycle = cache->cycle;
+    cn->worker = worker;
+    cn->epoch = ctx->fill_epoch;
+    cn->policy = ctx->cache_policy;
+    cn->kind = e->kind;
+    cn->found = e->found;
+    cn->allow = ctx->decision == BB_DECISION_ALLOW;
+    cn->confirmed = ngx_current_msec;
+    cn->ends = ends;
+    cn->len = bb_entry_pack(e, cn->data);
+    cn->nkeys = nkeys;
+
+    for (i = 0; i < nkeys; i++) {
+        cn->keys[i].node.key = ngx_crc32_short(keys[i].data, keys[i].len);
+        cn->keys[i].entry = cn;
+        ngx_rbtree_insert(&cache->sh->keys, &cn->keys[i].node);
+    }
+
+    ngx_rbtree_insert(&cache->sh->tokens, &cn->node);
+    ngx_queue_insert_head(&cache->sh->lru, &cn->queue);
+    cache->sh->entries++;
+
+done:
+
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+}
+
+
+/* the Redis keys the entry was read from */
+static size_t
+ngx_bluebutton_cache_keys(ngx_bluebutton_ctx_t *ctx, ngx_str_t *prefix,
+    u_char *buf, size_t size, ngx_str_t *keys)
+{
+    u_char      *p, *last;
+    size_t       n;
+    bb_entry_t  *e;
+
+    e = ctx->entry;
+    p = buf;
+    last = buf + size;
+    n = 0;
+
+    if (e->kind == BB_ENTRY_OPAQUE) {
+        keys[n].data = p;
+        p = ngx_slprintf(p, last, "%Vtoken:%*s", prefix, (size_t) 64,
+                         ctx->token_hash);
+        keys[n].len = p - keys[n].data;
+        n++;
+    }
+
+    if (e->found) {
+        keys[n].data = p;
+        p = ngx_slprintf(p, last, "%Vgrant:%s:%s", prefix,
+                         e->token.client_id, e->token.patient);
+        keys[n].len = p - keys[n].data;
+        n++;
+
+        if (e->kind == BB_ENTRY_JWT && e->token.jti[0]) {
+            keys[n].data = p;
+            p = ngx_slprintf(p, last, "%Vrevoked:%s", prefix, e->token.jti);
+            keys[n].len = p - keys[n].data;
+            n++;
+        }
+    }
+
+    /* a key cut short would not match its invalidation */
+    return p < last ? n : 0;
+}
+
+
+static void *
+ngx_bluebutton_cache_alloc(ngx_bluebutton_cache_t *cache, size_t size)
+{
+    void                         *p;
+    ngx_uint_t                    n;
+    ngx_queue_t                  *q;
+    ngx_bluebutton_cache_node_t  *cn;
+
+    p = ngx_slab_alloc_locked(cache->shpool, size);
+
+    /* full: the least recently used entries make room */
+
+    for (n = 0; p == NULL && n < 64; n++) {
+        if (ngx_queue_empty(&cache->sh->lru)) {
+            return NULL;
+        }
+
+        q = ngx_queue_last(&cache->sh->lru);
+        cn = ngx_queue_data(q, ngx_bluebutton_cache_node_t, queue);
+
+        ngx_bluebutton_cache_delete(cache, cn);
+        cache->sh->evictions++;
+
+        p = ngx_slab_alloc_locked(cache->shpool, size);
+    }
+
+    return p;
+}
+
+
+static void
+ngx_bluebutton_cache_delete(ngx_bluebutton_cache_t *cache,
+    ngx_bluebutton_cache_node_t *cn)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < cn->nkeys; i++) {
+        ngx_rbtree_delete(&cache->sh->keys, &cn->keys[i].node);
+    }
+
+    ngx_rbtree_delete(&cache->sh->tokens, &cn->node);
+    ngx_queue_remove(&cn->queue);
+    cache->sh->entries--;
+
+    ngx_slab_free_locked(cache->shpool, cn);
+}
+
+
+void
+ngx_bluebutton_cache_invalidate(ngx_bluebutton_cache_t *cache, u_char *key,
+    size_t len)
+{
+    uint32_t                      hash;
+    ngx_rbtree_node_t            *node, *sentinel;
+    ngx_bluebutton_cache_key_t   *ck;
+
+    hash = ngx_crc32_short(key, len);
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+
+    cache->sh->invalidations++;
+
+    sentinel = cache->sh->keys.sentinel;
+
+    /* equal keys may sit on both sides after rotations: search again */
+
+    for ( ;; ) {
+        node = cache->sh->keys.root;
+
+        while (node != sentinel && node->key != hash) {
+            node = hash < node->key ? node->left : node->right;
+        }
+
+        if (node == sentinel) {
+            break;
+        }
+
+        ck = (ngx_bluebutton_cache_key_t *) node;
+
+        ngx_bluebutton_cache_delete(cache, ck->entry);
+    }
+
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+}
+
+
+void
+ngx_bluebutton_cache_flush(ngx_bluebutton_cache_t *cache)
+{
+    ngx_queue_t                  *q;
+    ngx_bluebutton_cache_node_t  *cn;
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+
+    cache->sh->invalidations++;
+
+    while (!ngx_queue_empty(&cache->sh->lru)) {
+        q = ngx_queue_head(&cache->sh->lru);
+        cn = ngx_queue_data(q, ngx_bluebutton_cache_node_t, queue);
+        ngx_bluebutton_cache_delete(cache, cn);
+    }
+
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+}
+
+
+void
+ngx_bluebutton_cache_feed(ngx_bluebutton_cache_t *cache, ngx_uint_t epoch,
+    ngx_uint_t up)
+{
+    ngx_queue_t                  *q, *next;
+    ngx_bluebutton_cache_feed_t  *feed;
+    ngx_bluebutton_cache_node_t  *cn;
+
+    if (ngx_worker >= NGX_BLUEBUTTON_CACHE_WORKERS || cache->sh == NULL) {
+        return;
+    }
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+
+    feed = &cache->sh->feeds[ngx_worker];
+
+    /* a worker of an older configuration leaves the slot to the new one */
+
+    if (feed->cycle > cache->cycle) {
+        goto done;
+    }
+
+    feed->cycle = cache->cycle;
+    feed->epoch = epoch;
+    feed->up = up;
+
+    cache->sh->invalidations++;
+
+    if (!up) {
+        goto done;
+    }
+
+    /*
+     * Back: what this worker filled before the loss may have missed its
+     * invalidation; kept for stale_if_error while the feed was down, it
+     * goes now.
+     */
+
+    for (q = ngx_queue_head(&cache->sh->lru);
+         q != ngx_queue_sentinel(&cache->sh->lru);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        cn = ngx_queue_data(q, ngx_bluebutton_cache_node_t, queue);
+
+        if (cn->worker == ngx_worker && cn->epoch != epoch) {
+            ngx_bluebutton_cache_delete(cache, cn);
+        }
+    }
+
+done:
+
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+}
+
+
+const char *
+ngx_bluebutton_cache_status_name(ngx_uint_t status)
+{
+    return status <= NGX_BLUEBUTTON_CACHE_BYPASS
+           ? ngx_bluebutton_cache_names[status] : "";
+}
+
+
+/* single flight ------------------------------------------------------- */
+
+
+#define NGX_BLUEBUTTON_FLIGHTS  256
+
+static ngx_bluebutton_ctx_t  *ngx_bluebutton_flights[NGX_BLUEBUTTON_FLIGHTS];
+
+
+static ngx_bluebutton_ctx_t **
+ngx_bluebutton_flight_slot(ngx_bluebutton_ctx_t *ctx)
+{
+    return &ngx_bluebutton_flights[ngx_hextoi(ctx->token_hash, 2)
+                                   & (NGX_BLUEBUTTON_FLIGHTS - 1)];
+}
+
+
+ngx_uint_t
+ngx_bluebutton_flight_join(ngx_bluebutton_ctx_t *ctx)
+{
+    ngx_bluebutton_ctx_t  *leader;
+
+    if (ctx->flown) {
+        /* woken once already: the lookup it waited for did not fill */
+        return 0;
+    }
+
+    leader = *ngx_bluebutton_flight_slot(ctx);
+
+    if (leader == NULL
+        || ngx_memcmp(leader->token_hash, ctx->token_hash, 64) != 0)
+    {
+        return 0;
+    }
+
+    ctx->flown = 1;
+    ctx->joined = 1;
+    ctx->waiting = 1;
+    ngx_queue_insert_tail(&leader->waiters, &ctx->flight);
+
+    return 1;
+}
+
+
+void
+ngx_bluebutton_flight_lead(ngx_bluebutton_ctx_t *ctx)
+{
+    ngx_bluebutton_ctx_t  **slot;
+
+    slot = ngx_bluebutton_flight_slot(ctx);
+
+    if (*slot != NULL) {
+        /* another token's lookup holds the slot: no single flight */
+        return;
+    }
+
+    *slot = ctx;
+    ctx->leading = 1;
+    ngx_queue_init(&ctx->waiters);
+}
+
+
+void
+ngx_bluebutton_flight_land(ngx_bluebutton_ctx_t *ctx)
+{
+    ngx_queue_t           *q;
+    ngx_bluebutton_ctx_t  *w;
+
+    if (ctx->joined) {
+        /* a waiter that goes away */
+        ngx_queue_remove(&ctx->flight);
+        ctx->joined = 0;
+        ctx->waiting = 0;
+        return;
+    }
+
+    if (!ctx->leading) {
+        return;
+    }
+
+    ctx->leading = 0;
+    *ngx_bluebutton_flight_slot(ctx) = NULL;
+
+    while (!ngx_queue_empty(&ctx->waiters)) {
+        q = ngx_queue_head(&ctx->waiters);
+        ngx_queue_remove(q);
+
+        w = ngx_queue_data(q, ngx_bluebutton_ctx_t, flight);
+        w->joined = 0;
+        w->waiting = 0;
+
+        ngx_post_event(&w->resume, &ngx_posted_events);
+    }
+}

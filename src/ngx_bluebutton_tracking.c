@@ -1,0 +1,406 @@
+/*
+ * Redis 6+ CLIENT TRACKING in its RESP2 form: the lookup connection says
+ * "CLIENT TRACKING on REDIRECT <id>", where <id> is the client id of a
+ * second connection of the same worker, subscribed to
+ * __redis__:invalidate.  Each worker has its own pair, so that the feed
+ * and the reads it covers live and die together; the entries they fill
+ * are shared by all workers through the zone.
+ *
+ * Keys read by the lookup script are tracked as the script's caller's
+ * (Redis 7 tracks the keys of commands a script runs).
+ *
+ * The tracking in force has an epoch, moved on whenever it is sent anew
+ * and whenever either connection is lost.  A read fills the cache only
+ * when the epoch it was sent under is still the one in force when its
+ * answer comes, and only once Redis has confirmed the tracking.
+ */
+
+#include "ngx_bluebutton_tracking.h"
+#include "ngx_bluebutton_cache.h"
+#include "ngx_bluebutton_metrics.h"
+
+
+static void ngx_bluebutton_tracking_feed_connect(
+    ngx_bluebutton_redis_peer_t *feed);
+static void ngx_bluebutton_tracking_client_id(redisAsyncContext *ac,
+    void *reply, void *privdata);
+static void ngx_bluebutton_tracking_message(redisAsyncContext *ac,
+    void *reply, void *privdata);
+static void ngx_bluebutton_tracking_feed_close(
+    ngx_bluebutton_redis_peer_t *feed);
+static void ngx_bluebutton_tracking_connect(
+    ngx_bluebutton_redis_peer_t *peer);
+static void ngx_bluebutton_tracking_send(ngx_bluebutton_redis_peer_t *peer);
+static void ngx_bluebutton_tracking_reply(redisAsyncContext *ac, void *reply,
+    void *privdata);
+static void ngx_bluebutton_tracking_close(ngx_bluebutton_redis_peer_t *peer);
+static void ngx_bluebutton_tracking_lost(ngx_bluebutton_redis_peer_t *peer,
+    const char *what);
+static void ngx_bluebutton_tracking_refused(ngx_bluebutton_redis_peer_t *peer,
+    const char *command, const char *err);
+static void ngx_bluebutton_tracking_caches(ngx_bluebutton_redis_peer_t *peer,
+    ngx_uint_t up);
+
+
+static char  ngx_bluebutton_tracking_channel[] = "__redis__:invalidate";
+
+
+ngx_int_t
+ngx_bluebutton_tracking_init(ngx_bluebutton_redis_peer_t *peer,
+    ngx_cycle_t *cycle)
+{
+    ngx_bluebutton_redis_peer_t  *feed;
+
+    feed = ngx_pcalloc(cycle->pool, sizeof(ngx_bluebutton_redis_peer_t));
+    if (feed == NULL) {
+        return NGX_ERROR;
+    }
+
+    feed->conf = peer->conf;
+    feed->log = cycle->log;
+    feed->state = NGX_BLUEBUTTON_REDIS_UNTRIED;
+    feed->owner = peer;
+    feed->on_connect = ngx_bluebutton_tracking_feed_connect;
+    feed->on_close = ngx_bluebutton_tracking_feed_close;
+
+    peer->feed = feed;
+    peer->on_connect = ngx_bluebutton_tracking_connect;
+    peer->on_close = ngx_bluebutton_tracking_close;
+
+    /* both now: the first requests find the cache ready */
+
+    ngx_bluebutton_redis_open(feed);
+    ngx_bluebutton_redis_open(peer);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_bluebutton_tracking_exit(ngx_bluebutton_redis_peer_t *peer)
+{
+    if (peer->feed == NULL) {
+        return;
+    }
+
+    ngx_bluebutton_tracking_caches(peer, 0);
+
+    peer->on_close = NULL;
+    peer->feed->on_close = NULL;
+
+    ngx_bluebutton_redis_close(peer->feed, "the worker is exiting");
+    ngx_bluebutton_redis_set_state(peer->feed, NGX_BLUEBUTTON_REDIS_UNTRIED);
+}
+
+
+/* the subscriber: its id first, then the channel */
+static void
+ngx_bluebutton_tracking_feed_connect(ngx_bluebutton_redis_peer_t *feed)
+{
+    feed->subscribed = 0;
+    feed->client_id = 0;
+
+    /* SUBSCRIBE waits for the id: hiredis reads only messages after it */
+
+    redisAsyncCommand(feed->ac, ngx_bluebutton_tracking_client_id, NULL,
+                      "CLIENT ID");
+}
+
+
+static void
+ngx_bluebutton_tracking_client_id(redisAsyncContext *ac, void *reply,
+    void *privdata)
+{
+    redisReply                   *rr = reply;
+    ngx_bluebutton_redis_peer_t  *feed = ac->data;
+
+    if (rr == NULL) {
+        return;
+    }
+
+    if (rr->type != REDIS_REPLY_INTEGER) {
+        ngx_bluebutton_tracking_refused(feed->owner, "CLIENT ID",
+                                        rr->type == REDIS_REPLY_ERROR
+                                        ? rr->str : "an unexpected reply");
+        ngx_bluebutton_redis_close(feed, "redis cannot track");
+        return;
+    }
+
+    if (rr->integer <= 0) {
+        ngx_bluebutton_redis_close(feed, "no client id");
+        return;
+    }
+
+    feed->client_id = rr->integer;
+
+    redisAsyncCommand(feed->ac, ngx_bluebutton_tracking_message, NULL,
+                      "SUBSCRIBE %s", ngx_bluebutton_tracking_channel);
+}
+
+
+static void
+ngx_bluebutton_tracking_message(redisAsyncContext *ac, void *reply,
+    void *privdata)
+{
+    size_t                        i;
+    redisReply                   *rr = reply, *kind, *keys;
+    ngx_uint_t                    c;
+    ngx_bluebutton_cache_t      **caches;
+    ngx_bluebutton_redis_peer_t  *feed = ac->data, *peer;
+
+    if (rr == NULL) {
+        /* the connection is going: its close handler says so */
+        return;
+    }
+
+    peer = feed->owner;
+
+    if (rr->type != REDIS_REPLY_ARRAY || rr->elements != 3
+        || rr->element[0]->type != REDIS_REPLY_STRING)
+    {
+        ngx_log_error(NGX_LOG_ERR, feed->log, 0,
+                      "bluebutton: unexpected message on the invalidation "
+                      "feed from redis \"%V\"", &feed->conf.addr);
+        ngx_bluebutton_redis_close(feed, "unexpected message");
+        return;
+    }
+
+    kind = rr->element[0];
+
+    if (kind->len == 9 && ngx_strncmp(kind->str, "subscribe", 9) == 0) {
+        feed->subscribed = 1;
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, feed->log, 0,
+                       "bluebutton: invalidation feed subscribed as "
+                       "client %L", feed->client_id);
+
+        if (peer->ac) {
+            ngx_bluebutton_tracking_send(peer);
+        }
+
+        return;
+    }
+
+    if (kind->len != 7 || ngx_strncmp(kind->str, "message", 7) != 0) {
+        return;
+    }
+
+    keys = rr->element[2];
+    caches = peer->caches->elts;
+
+    for (c = 0; c < peer->caches->nelts; c++) {
+
+        if (keys->type == REDIS_REPLY_NIL) {
+            /* FLUSHALL or FLUSHDB: everything read is gone */
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, feed->log, 0,
+                           "bluebutton: invalidate all");
+            ngx_bluebutton_cache_flush(caches[c]);
+            continue;
+        }
+
+        if (keys->type != REDIS_REPLY_ARRAY) {
+            continue;
+        }
+
+        for (i = 0; i < keys->elements; i++) {
+            if (keys->element[i]->type != REDIS_REPLY_STRING) {
+                continue;
+            }
+
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, feed->log, 0,
+                           "bluebutton: invalidate \"%*s\"",
+                           keys->element[i]->len, keys->element[i]->str);
+
+            ngx_bluebutton_cache_invalidate(caches[c],
+                                            (u_char *) keys->element[i]->str,
+                                            keys->element[i]->len);
+        }
+    }
+}
+
+
+static void
+ngx_bluebutton_tracking_feed_close(ngx_bluebutton_redis_peer_t *feed)
+{
+    ngx_uint_t  refused;
+
+    /*
+     * Closed with an id but no subscription: hiredis drops a connection
+     * whose SUBSCRIBE was refused (an ACL without the channel).
+     */
+
+    refused = feed->client_id != 0 && !feed->subscribed
+              && !feed->owner->untrackable;
+
+    feed->subscribed = 0;
+    feed->client_id = 0;
+
+    ngx_bluebutton_tracking_lost(feed->owner, "invalidation feed");
+
+    if (refused) {
+        ngx_bluebutton_tracking_refused(feed->owner, "SUBSCRIBE",
+                                        "refused or not confirmed");
+    }
+
+    if (feed->owner->untrackable) {
+        /* no reconnecting in a loop: tried again with the lookup connection */
+        feed->untrackable = 1;
+    }
+}
+
+
+/* the lookup connection: tracking goes ahead of every read on it */
+static void
+ngx_bluebutton_tracking_connect(ngx_bluebutton_redis_peer_t *peer)
+{
+    peer->tracking_sent = 0;
+    peer->tracking = 0;
+    peer->untrackable = 0;
+
+    if (peer->feed->untrackable) {
+        peer->feed->untrackable = 0;
+        ngx_bluebutton_redis_open(peer->feed);
+
+    } else if (peer->feed->subscribed) {
+        ngx_bluebutton_tracking_send(peer);
+    }
+}
+
+
+static void
+ngx_bluebutton_tracking_send(ngx_bluebutton_redis_peer_t *peer)
+{
+    char  id[NGX_INT64_LEN + 1];
+
+    ngx_sprintf((u_char *) id, "%L%Z", peer->feed->client_id);
+
+    if (redisAsyncCommand(peer->ac, ngx_bluebutton_tracking_reply,
+                          (void *) (uintptr_t) (peer->epoch + 1),
+                          "CLIENT TRACKING on REDIRECT %s", id)
+        != REDIS_OK)
+    {
+        return;
+    }
+
+    /* reads queued from now on are tracked, once Redis says OK */
+
+    peer->epoch++;
+    peer->tracking_sent = 1;
+    peer->tracking = 0;
+}
+
+
+static void
+ngx_bluebutton_tracking_reply(redisAsyncContext *ac, void *reply,
+    void *privdata)
+{
+    redisReply                   *rr = reply;
+    ngx_uint_t                    epoch;
+    ngx_bluebutton_redis_peer_t  *peer = ac->data;
+
+    epoch = (ngx_uint_t) (uintptr_t) privdata;
+
+    if (rr == NULL || epoch != peer->epoch) {
+        return;
+    }
+
+    if (rr->type != REDIS_REPLY_STATUS) {
+        peer->tracking_sent = 0;
+        ngx_bluebutton_tracking_refused(peer, "CLIENT TRACKING",
+                                        rr->type == REDIS_REPLY_ERROR
+                                        ? rr->str : "an unexpected reply");
+        return;
+    }
+
+    peer->tracking = 1;
+    peer->refusal_logged = 0;
+
+    if (peer->lost_at) {
+        ngx_log_error(NGX_LOG_NOTICE, peer->log, 0,
+                      "bluebutton: the invalidation feed from redis \"%V\" "
+                      "is back after %M ms, the cache is in use again",
+                      &peer->conf.addr, ngx_current_msec - peer->lost_at);
+        peer->lost_at = 0;
+    }
+
+    ngx_bluebutton_tracking_caches(peer, 1);
+}
+
+
+static void
+ngx_bluebutton_tracking_close(ngx_bluebutton_redis_peer_t *peer)
+{
+    /* the lookup connection's tracking ended with it */
+    ngx_bluebutton_tracking_lost(peer, "lookup connection");
+}
+
+
+static void
+ngx_bluebutton_tracking_lost(ngx_bluebutton_redis_peer_t *peer,
+    const char *what)
+{
+    ngx_uint_t  was;
+
+    was = peer->tracking;
+
+    peer->tracking = 0;
+    peer->tracking_sent = 0;
+    peer->epoch++;
+
+    ngx_bluebutton_tracking_caches(peer, 0);
+
+    if (!was || ngx_exiting || ngx_quit || ngx_terminate) {
+        return;
+    }
+
+    peer->lost_at = ngx_current_msec;
+
+    ngx_log_error(NGX_LOG_WARN, peer->log, 0,
+                  "bluebutton: lost the invalidation feed from redis \"%V\" "
+                  "(%s closed): cached decisions are not served until it is "
+                  "back", &peer->conf.addr, what);
+}
+
+
+static void
+ngx_bluebutton_tracking_refused(ngx_bluebutton_redis_peer_t *peer,
+    const char *command, const char *err)
+{
+    peer->untrackable = 1;
+    peer->tracking = 0;
+    peer->epoch++;
+
+    ngx_bluebutton_tracking_caches(peer, 0);
+
+    if (peer->refusal_logged) {
+        return;
+    }
+
+    peer->refusal_logged = 1;
+
+    ngx_log_error(NGX_LOG_ERR, peer->log, 0,
+                  "bluebutton: redis \"%V\" cannot track keys for the "
+                  "decision cache (%s: %s): requests are not cached; "
+                  "Redis 6 or later and an ACL user allowed \"client\" and "
+                  "\"subscribe\" are needed",
+                  &peer->conf.addr, command, err);
+}
+
+
+static void
+ngx_bluebutton_tracking_caches(ngx_bluebutton_redis_peer_t *peer,
+    ngx_uint_t up)
+{
+    ngx_uint_t               c;
+    ngx_bluebutton_cache_t **caches;
+
+    if (peer->caches == NULL) {
+        return;
+    }
+
+    caches = peer->caches->elts;
+
+    for (c = 0; c < peer->caches->nelts; c++) {
+        ngx_bluebutton_cache_feed(caches[c], peer->epoch, up);
+    }
+}

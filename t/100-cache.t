@@ -1,0 +1,640 @@
+# bluebutton_cache: a hit reads nothing from Redis, and every change Redis
+# makes to what a decision read (a grant or token deleted, a scope
+# narrowed, a JWT revoked, a key expired, everything flushed) is seen by
+# the next request in every worker; a lost invalidation feed never serves
+# what it may have missed; stale_if_error serves only a confirmed allow.
+
+use Test::Nginx::Socket 'no_plan';
+use BB;
+
+repeat_each(1);
+no_shuffle();
+master_on();
+workers(2);
+
+check_accum_error_log();
+
+BB::jwks('jwks-cache.json', BB::jwk('rsa1'));
+our $Jwt = BB::jwt(alg => 'RS256', key => 'rsa1', kid => 'rsa1',
+                   claims => { jti => 'jti-cache-1' });
+
+our $Patient = '-20140000008325';
+
+add_block_preprocessor(sub {
+    my $block = shift;
+
+    $block->set_value('http_config', <<'END')
+    bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    bluebutton_cache zone=decisions:1m;
+END
+        unless defined $block->http_config;
+
+    BB::defaults($block);
+
+    if (!defined $block->config) {
+        $block->set_value('config', <<'END' . $BB::Control);
+    location /p {
+        bluebutton on;
+        add_header X-Cache $bluebutton_cache_status always;
+        add_header X-Worker $pid always;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+END
+    }
+
+    $block->set_value('more_headers', 'Authorization: Bearer tok')
+        unless defined $block->more_headers;
+});
+
+# each change is made, then the next requests must see it in every
+# worker, a few milliseconds later at most
+sub change_then {
+    my ($change, $status, $token) = @_;
+    return sub {
+        $change->();
+        BB::sleep(0.005);
+        BB::in_every_worker('/p', $token || 'tok', $status);
+    };
+}
+
+sub warm { BB::in_every_worker('/p', $_[0] || 'tok', 200) }
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: a hit is served without reading Redis
+--- init
+BB::flush();
+BB::consent('tok');
+BB::start_control(undef,
+    reset => sub { BB::redis('CONFIG', 'RESETSTAT') },
+    none => sub { my $n = BB::reads(); die "$n reads\n" if $n });
+--- pipelined_requests eval
+["GET /control/pause/100", "GET /p", "GET /control/do/reset", "GET /p",
+ "GET /p", "GET /p", "GET /control/do/none"]
+--- error_code eval
+[200, 200, 200, 200, 200, 200, 200]
+--- response_headers eval
+["", "X-Cache: MISS", "", "X-Cache: HIT", "X-Cache: HIT", "X-Cache: HIT", ""]
+--- response_body eval
+["ok\n",
+ "backend GET /p patient=[patientId:-20140000008325] client=[app-1] app=[] authorization=[]\n",
+ "ok\n",
+ "backend GET /p patient=[patientId:-20140000008325] client=[app-1] app=[] authorization=[]\n",
+ "backend GET /p patient=[patientId:-20140000008325] client=[app-1] app=[] authorization=[]\n",
+ "backend GET /p patient=[patientId:-20140000008325] client=[app-1] app=[] authorization=[]\n",
+ "ok\n"]
+--- no_error_log
+[error]
+[warn]
+
+
+
+=== TEST 2: the grant deleted: refused in every worker at once
+--- init
+BB::flush();
+BB::consent('tok');
+BB::start_control(undef, warm => \&main::warm,
+    change => main::change_then(sub { BB::revoke_grant('app-1', $main::Patient) }, 401));
+--- pipelined_requests eval
+["GET /control/pause/100", "GET /control/do/warm", "GET /p",
+ "GET /control/do/change", "GET /p"]
+--- error_code eval
+[200, 200, 200, 200, 401]
+--- response_headers eval
+["", "", "X-Cache: HIT", "", ""]
+--- response_body eval
+["ok\n", "ok\n",
+ "backend GET /p patient=[patientId:-20140000008325] client=[app-1] app=[] authorization=[]\n",
+ "ok\n",
+ qq({"error":"invalid_token","error_description":"The beneficiary revoked this application's access"}\n)]
+
+
+
+=== TEST 3: the token's record deleted
+--- init
+BB::flush();
+BB::consent('tok');
+BB::start_control(undef, warm => \&main::warm,
+    change => main::change_then(sub { BB::revoke_token('tok') }, 401));
+--- pipelined_requests eval
+["GET /control/pause/100", "GET /control/do/warm", "GET /control/do/change",
+ "GET /p"]
+--- error_code eval
+[200, 200, 200, 401]
+--- response_body eval
+["ok\n", "ok\n", "ok\n",
+ qq({"error":"invalid_token","error_description":"The access token is unknown or was revoked"}\n)]
+
+
+
+=== TEST 4: a narrower scope written over the token's record
+--- init
+BB::flush();
+BB::consent('tok');
+BB::start_control(undef, warm => \&main::warm,
+    change => main::change_then(
+        sub { BB::token('tok', scope => 'patient/Patient.read') }, 403));
+--- config
+    location /p {
+        bluebutton on;
+        bluebutton_scope patient/Coverage.read;
+        add_header X-Cache $bluebutton_cache_status always;
+        add_header X-Worker $pid always;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+    location /control/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_CONTROL_PORT;
+    }
+--- pipelined_requests eval
+["GET /control/pause/100", "GET /control/do/warm", "GET /control/do/change",
+ "GET /p"]
+--- error_code eval
+[200, 200, 200, 403]
+
+
+
+=== TEST 5: a JWT's jti revoked; a cached JWT is not verified again
+--- init
+BB::flush();
+BB::grant('app-1', $main::Patient);
+BB::start_control(undef,
+    warm => sub { main::warm($main::Jwt) },
+    change => main::change_then(
+        sub { BB::set('bb:revoked:jti-cache-1', '1') }, 401, $main::Jwt));
+--- config
+    location /p {
+        bluebutton on;
+        bluebutton_jwt_keys $TEST_NGINX_KEYS_DIR/jwks-cache.json;
+        add_header X-Cache $bluebutton_cache_status always;
+        add_header X-Worker $pid always;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+    location /control/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_CONTROL_PORT;
+    }
+--- more_headers eval
+"Authorization: Bearer $main::Jwt"
+--- pipelined_requests eval
+["GET /control/pause/100", "GET /control/do/warm", "GET /p",
+ "GET /control/do/change", "GET /p"]
+--- error_code eval
+[200, 200, 200, 200, 401]
+--- response_headers eval
+["", "", "X-Cache: HIT", "", ""]
+--- response_body eval
+["ok\n", "ok\n",
+ "backend GET /p patient=[patientId:-20140000008325] client=[app-1] app=[] authorization=[]\n",
+ "ok\n",
+ qq({"error":"invalid_token","error_description":"The access token was revoked"}\n)]
+
+
+
+=== TEST 6: the grant's TTL runs out in Redis
+--- init
+BB::flush();
+BB::consent('tok');
+BB::start_control(undef, warm => \&main::warm,
+    change => main::change_then(sub {
+        BB::redis('PEXPIRE', BB::grant_key('app-1', $main::Patient), 100);
+        BB::sleep(0.3);
+    }, 401));
+--- pipelined_requests eval
+["GET /control/pause/100", "GET /control/do/warm", "GET /control/do/change",
+ "GET /p"]
+--- error_code eval
+[200, 200, 200, 401]
+
+
+
+=== TEST 7: FLUSHALL drops everything
+--- init
+BB::flush();
+BB::consent('tok');
+BB::start_control(undef, warm => \&main::warm,
+    change => main::change_then(sub { BB::flush() }, 401));
+--- pipelined_requests eval
+["GET /control/pause/100", "GET /control/do/warm", "GET /control/do/change",
+ "GET /p"]
+--- error_code eval
+[200, 200, 200, 401]
+
+
+
+=== TEST 8: the feed killed, then a revocation while it is down: never allowed
+--- init
+BB::flush();
+BB::consent('tok');
+BB::start_control(undef, warm => \&main::warm,
+    kill => sub {
+        BB::redis('CLIENT', 'KILL', 'TYPE', 'pubsub');
+        BB::revoke_grant('app-1', $main::Patient);
+        BB::in_every_worker('/p', 'tok', 401);
+    },
+    regrant => sub {
+        BB::grant('app-1', $main::Patient);
+        BB::sleep(0.3);
+        BB::in_every_worker('/p', 'tok', 200);
+    });
+--- pipelined_requests eval
+["GET /control/pause/100", "GET /control/do/warm", "GET /control/do/kill",
+ "GET /p", "GET /control/do/regrant", "GET /p"]
+--- error_code eval
+[200, 200, 200, 401, 200, 200]
+--- response_body eval
+["ok\n", "ok\n", "ok\n",
+ qq({"error":"invalid_token","error_description":"The beneficiary revoked this application's access"}\n),
+ "ok\n",
+ "backend GET /p patient=[patientId:-20140000008325] client=[app-1] app=[] authorization=[]\n"]
+--- response_headers eval
+["", "", "", "", "", "X-Cache: HIT"]
+--- error_log eval
+[qr/\[warn\] .*bluebutton: lost the invalidation feed from redis "127\.0\.0\.1:\d+" \(invalidation feed closed\): cached decisions are not served until it is back/,
+ qr/\[notice\] .*bluebutton: the invalidation feed from redis "127\.0\.0\.1:\d+" is back after \d+ ms, the cache is in use again/]
+
+
+
+=== TEST 9: an ACL user that may not use CLIENT: uncached, and it says why
+--- init
+BB::start_redis(1988);
+BB::command(1988, 'ACL', 'SETUSER', 'gateway', 'on', '>gateway-pass',
+            '~*', '&*', '+@all', '-client');
+{ local $BB::Port = 1988; BB::consent('tok'); }
+BB::start_control(undef,
+    reset => sub { BB::command(1988, 'CONFIG', 'RESETSTAT') },
+    three => sub {
+        local $BB::Port = 1988;
+        my $n = BB::reads();
+        die "$n reads for 3 requests\n" unless $n >= 3;
+    });
+--- http_config
+    bluebutton_redis 127.0.0.1:1988;
+    bluebutton_redis_auth gateway gateway-pass;
+    bluebutton_cache zone=decisions:1m;
+--- pipelined_requests eval
+["GET /control/pause/100", "GET /control/do/reset", "GET /p", "GET /p",
+ "GET /p", "GET /control/do/three"]
+--- error_code eval
+[200, 200, 200, 200, 200, 200]
+--- response_headers eval
+["", "", "X-Cache: BYPASS", "X-Cache: BYPASS", "X-Cache: BYPASS", ""]
+--- response_body eval
+["ok\n", "ok\n",
+ "backend GET /p patient=[patientId:-20140000008325] client=[app-1] app=[] authorization=[]\n",
+ "backend GET /p patient=[patientId:-20140000008325] client=[app-1] app=[] authorization=[]\n",
+ "backend GET /p patient=[patientId:-20140000008325] client=[app-1] app=[] authorization=[]\n",
+ "ok\n"]
+--- error_log eval
+qr/\[error\] .*bluebutton: redis "127\.0\.0\.1:1988" cannot track keys for the decision cache \(CLIENT ID: NOPERM[^)]*\): requests are not cached/
+
+
+
+=== TEST 10: stale_if_error: Redis stopped, a confirmed allow still served; an unseen token is 503
+--- init
+BB::start_redis(1990);
+{ local $BB::Port = 1990; BB::consent('tok'); }
+BB::start_control(undef,
+    warm => \&main::warm,
+    unseen => sub {
+        my $s = BB::status_of('/p', 'never-seen');
+        die "unseen token: $s\n" unless $s == 503;
+    });
+--- http_config
+    bluebutton_redis 127.0.0.1:1990;
+    bluebutton_cache zone=decisions:1m;
+    bluebutton_stale_if_error 30s;
+--- pipelined_requests eval
+["GET /control/pause/100", "GET /control/do/warm",
+ "GET /control/redis/stop/1990", "GET /control/pause/100", "GET /p",
+ "GET /control/do/unseen"]
+--- error_code eval
+[200, 200, 200, 200, 200, 200]
+--- response_headers eval
+["", "", "", "", "X-Cache: STALE", ""]
+--- response_body eval
+["ok\n", "ok\n", "ok\n", "ok\n",
+ "backend GET /p patient=[patientId:-20140000008325] client=[app-1] app=[] authorization=[]\n",
+ "ok\n"]
+--- error_log eval
+qr/\[warn\] .*bluebutton: redis cannot answer \([^)]+\): serving the allow it confirmed \d+ ms ago, within bluebutton_stale_if_error/
+
+
+
+=== TEST 11: without stale_if_error, Redis stopped is 503 as without a cache
+--- init
+BB::start_redis(1990);
+{ local $BB::Port = 1990; BB::consent('tok'); }
+BB::start_control(undef, warm => \&main::warm);
+--- http_config
+    bluebutton_redis 127.0.0.1:1990;
+    bluebutton_cache zone=decisions:1m;
+--- pipelined_requests eval
+["GET /control/pause/100", "GET /control/do/warm",
+ "GET /control/redis/stop/1990", "GET /control/pause/100", "GET /p"]
+--- error_code eval
+[200, 200, 200, 200, 503]
+--- response_headers eval
+["", "", "", "", "X-Cache: EXPIRED\nRetry-After: 5"]
+
+
+
+=== TEST 12: stale_if_error never serves a refusal, nor an allow older than it
+--- init
+BB::start_redis(1990);
+{ local $BB::Port = 1990; BB::consent('tok'); BB::token('revoked'); }
+BB::start_control(undef,
+    warm => sub { main::warm(); BB::in_every_worker('/p', 'revoked', 401) });
+--- http_config
+    bluebutton_redis 127.0.0.1:1990;
+    bluebutton_cache zone=decisions:1m;
+    bluebutton_stale_if_error 1s;
+--- pipelined_requests eval
+["GET /control/pause/100", "GET /control/do/warm",
+ "GET /control/redis/stop/1990", "GET /control/pause/1100", "GET /p"]
+--- error_code eval
+[200, 200, 200, 200, 503]
+
+
+
+=== TEST 13: a full zone evicts the least recently used, answers stay right
+--- init
+BB::flush();
+BB::consent("many-$_", patient => "p$_") for 1 .. 400;
+BB::start_control(undef,
+    twice => sub {
+        for my $round (1, 2) {
+            for (1 .. 400) {
+                my $s = BB::status_of('/p', "many-$_");
+                die "many-$_: $s\n" unless $s == 200;
+            }
+        }
+    },
+    revoke => sub {
+        BB::revoke_grant('app-1', "p$_") for 1, 400;
+        BB::sleep(0.005);
+        for (1, 400) {
+            my $s = BB::status_of('/p', "many-$_");
+            die "many-$_ after its revocation: $s\n" unless $s == 401;
+        }
+    });
+--- http_config
+    bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    bluebutton_cache zone=small:128k;
+--- pipelined_requests eval
+["GET /control/pause/100", "GET /control/do/twice", "GET /control/do/revoke"]
+--- error_code eval
+[200, 200, 200]
+--- response_body eval
+["ok\n", "ok\n", "ok\n"]
+--- timeout: 20
+--- no_error_log
+[error]
+[crit]
+
+
+
+=== TEST 14: after a reload, answers stay right and the cache fills again
+--- init
+BB::flush();
+BB::consent('tok');
+BB::start_control(undef,
+    reload => sub {
+        # the old workers close this connection: all of it from here
+        BB::redis('CONFIG', 'RESETSTAT');
+        BB::hup();
+        main::warm();
+        my $n = BB::reads();
+        die "no reads after the reload\n" unless $n;
+        BB::redis('CONFIG', 'RESETSTAT');
+        main::warm();
+        $n = BB::reads();
+        die "$n reads once filled again\n" if $n;
+        main::change_then(sub { BB::revoke_grant('app-1', $main::Patient) },
+                          401)->();
+    });
+--- pipelined_requests eval
+["GET /control/pause/100", "GET /p", "GET /p", "GET /control/do/reload"]
+--- error_code eval
+[200, 200, 200, 200]
+--- response_headers eval
+["", "X-Cache: MISS", "X-Cache: HIT", ""]
+--- response_body eval
+["ok\n",
+ "backend GET /p patient=[patientId:-20140000008325] client=[app-1] app=[] authorization=[]\n",
+ "backend GET /p patient=[patientId:-20140000008325] client=[app-1] app=[] authorization=[]\n",
+ "ok\n"]
+
+
+
+=== TEST 15: negative_ttl: an unknown token is remembered, until it is created
+--- init
+BB::flush();
+BB::start_control(undef, create => sub { BB::consent('tok'); BB::sleep(0.005) });
+--- http_config
+    bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    bluebutton_cache zone=decisions:1m negative_ttl=30s;
+--- pipelined_requests eval
+["GET /control/pause/100", "GET /p", "GET /p", "GET /control/do/create",
+ "GET /p"]
+--- error_code eval
+[200, 401, 401, 200, 200]
+--- response_headers eval
+["", "X-Cache: MISS", "X-Cache: HIT", "", "X-Cache: MISS"]
+
+
+
+=== TEST 16: negative_ttl bounds how long an unknown token is remembered
+--- init
+BB::flush();
+BB::start_control();
+--- http_config
+    bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    bluebutton_cache zone=decisions:1m negative_ttl=300ms;
+--- pipelined_requests eval
+["GET /control/pause/100", "GET /p", "GET /p", "GET /control/pause/400",
+ "GET /p"]
+--- error_code eval
+[200, 401, 401, 200, 401]
+--- response_headers eval
+["", "X-Cache: MISS", "X-Cache: HIT", "", "X-Cache: EXPIRED"]
+
+
+
+=== TEST 17: without negative_ttl an unknown token is asked about every time
+--- init
+BB::flush();
+BB::start_control();
+--- pipelined_requests eval
+["GET /control/pause/100", "GET /p", "GET /p"]
+--- error_code eval
+[200, 401, 401]
+--- response_headers eval
+["", "X-Cache: MISS", "X-Cache: MISS"]
+
+
+
+=== TEST 18: ttl bounds an entry even while nothing changes
+--- init
+BB::flush();
+BB::consent('tok');
+BB::start_control();
+--- http_config
+    bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    bluebutton_cache zone=decisions:1m ttl=300ms;
+--- pipelined_requests eval
+["GET /control/pause/100", "GET /p", "GET /p", "GET /control/pause/400",
+ "GET /p", "GET /p"]
+--- error_code eval
+[200, 200, 200, 200, 200, 200]
+--- response_headers eval
+["", "X-Cache: MISS", "X-Cache: HIT", "", "X-Cache: EXPIRED", "X-Cache: HIT"]
+
+
+
+=== TEST 19: an entry ends at the token's exp
+--- init
+BB::flush();
+BB::consent('tok', exp => int(time()) + 2);
+BB::start_control();
+--- pipelined_requests eval
+["GET /control/pause/100", "GET /p", "GET /p", "GET /control/pause/2500",
+ "GET /p"]
+--- error_code eval
+[200, 200, 200, 200, 401]
+--- response_headers eval
+["", "X-Cache: MISS", "X-Cache: HIT", "", "X-Cache: MISS"]
+--- timeout: 6
+
+
+
+=== TEST 20: one client revokes while eight keep asking: no allow 50 ms after
+--- init
+BB::flush();
+BB::consent('tok');
+BB::start_control(undef,
+    hammer => sub {
+        main::warm();
+        my ($late, $all, $early) = @{ BB::hammer(path => '/p', token => 'tok',
+            clients => 8, seconds => 1.5,
+            revoke => sub { BB::revoke_grant('app-1', $main::Patient) }) };
+        die "$late allows after the revocation ($all requests)\n" if $late;
+        die "no allows before the revocation ($all requests)\n" unless $early;
+    });
+--- request
+GET /control/do/hammer
+--- response_body
+ok
+--- timeout: 10
+
+
+
+=== TEST 21: concurrent misses for one token share one lookup per worker
+--- init
+BB::start_redis(1990);
+{ local $BB::Port = 1990; BB::consent('tok'); }
+BB::start_control(undef,
+    burst => sub {
+        local $BB::Port = 1990;
+        BB::status_of('/p', 'other');
+        BB::redis('CONFIG', 'RESETSTAT');
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => 1990)
+            or die "redis: $!\n";
+        print $s "DEBUG SLEEP 0.3\r\n";
+        BB::sleep(0.05);
+        my @pids;
+        for (1 .. 10) {
+            my $pid = fork;
+            if ($pid == 0) {
+                POSIX::_exit(BB::status_of('/p', 'tok') == 200 ? 0 : 1);
+            }
+            push @pids, $pid;
+        }
+        for (@pids) { waitpid $_, 0; die "a request failed\n" if $? }
+        my $n = BB::reads();
+        die "$n reads for 10 requests in 2 workers\n" if $n > 4;
+    });
+--- http_config
+    bluebutton_redis 127.0.0.1:1990;
+    bluebutton_cache zone=decisions:1m;
+--- pipelined_requests eval
+["GET /control/pause/100", "GET /control/do/burst"]
+--- error_code eval
+[200, 200]
+--- response_body eval
+["ok\n", "ok\n"]
+--- timeout: 5
+
+
+
+=== TEST 22: no bluebutton_cache: BYPASS, as before
+--- init
+BB::flush();
+BB::consent('tok');
+--- http_config
+    bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+--- request
+GET /p
+--- response_headers
+X-Cache: BYPASS
+
+
+
+=== TEST 23: bluebutton_cache needs a zone size
+--- http_config
+    bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    bluebutton_cache zone=decisions;
+--- config
+--- must_die
+--- error_log
+"zone=decisions" needs a size: zone=NAME:SIZE
+
+
+
+=== TEST 24: a zone too small
+--- http_config
+    bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    bluebutton_cache zone=decisions:16k;
+--- config
+--- must_die
+--- error_log
+zone "decisions" is too small: at least 128k
+
+
+
+=== TEST 25: negative_ttl longer than ttl
+--- http_config
+    bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    bluebutton_cache zone=decisions:1m ttl=10s negative_ttl=1m;
+--- config
+--- must_die
+--- error_log
+"negative_ttl" must not exceed "ttl"
+
+
+
+=== TEST 26: one zone for two Redis servers
+--- http_config
+    bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    bluebutton_cache zone=decisions:1m;
+    server {
+        listen 127.0.0.1:1985;
+        bluebutton_redis 127.0.0.1:1988;
+        location / { bluebutton on; }
+    }
+--- config
+    location / { bluebutton on; }
+--- must_die
+--- error_log
+cache zone "decisions" is used with another "bluebutton_redis" or "bluebutton_redis_prefix": a zone caches one Redis and one prefix
+
+
+
+=== TEST 27: an unknown parameter, and a zero ttl
+--- http_config
+    bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    bluebutton_cache zone=decisions:1m ttl=0;
+--- config
+--- must_die
+--- error_log
+invalid "ttl=0": a positive time is needed
