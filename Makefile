@@ -31,7 +31,7 @@ UNIT_CFLAGS := -std=c99 -D_DEFAULT_SOURCE -g -O1 -Wall -Wextra -Werror \
 UNIT_LIBS := -lcmocka -ljansson -lcrypto -lm
 
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := scope consent fhir jwt
+FUZZ_TARGETS := scope consent fhir jwt entry
 
 .PHONY: all deps test unit fuzz-smoke fuzz prove demo bench deb test-deb \
         test-asan soak soak-chaos soak-smoke clean

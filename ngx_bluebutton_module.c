@@ -509,12 +509,23 @@ ngx_bluebutton_stale(ngx_http_request_t *r, ngx_bluebutton_loc_conf_t *blcf,
 static ngx_int_t
 ngx_bluebutton_log_handler(ngx_http_request_t *r)
 {
-    ngx_bluebutton_ctx_t  *ctx;
+    ngx_bluebutton_ctx_t       *ctx;
+    ngx_bluebutton_srv_conf_t  *bscf;
 
     ctx = ngx_bluebutton_get_ctx(r);
 
-    if (ctx) {
-        ngx_bluebutton_metrics_decision(ctx->decision);
+    if (ctx == NULL) {
+        return NGX_OK;
+    }
+
+    ngx_bluebutton_metrics_decision(ctx->decision);
+
+    /* the cache's outcomes where there is a cache to speak of */
+
+    bscf = ngx_http_get_module_srv_conf(r, ngx_bluebutton_module);
+
+    if (bscf->cache) {
+        ngx_bluebutton_metrics_cache(ctx->cache_status);
     }
 
     return NGX_OK;

@@ -78,7 +78,7 @@ typedef struct {
     ngx_msec_t                    stale_age;
     ngx_uint_t                    cache_status;
     uint32_t                      cache_policy;
-    ngx_uint_t                    fill_epoch;
+    uint64_t                      fill_epoch;
     ngx_atomic_uint_t             fill_seq;
     ngx_queue_t                   flight;    /* waiting for another lookup */
     ngx_queue_t                   waiters;   /* of this one's */

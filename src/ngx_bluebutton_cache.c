@@ -17,6 +17,7 @@
 
 #include "ngx_bluebutton_cache.h"
 #include "ngx_bluebutton_entry.h"
+#include "ngx_bluebutton_metrics.h"
 
 
 #define NGX_BLUEBUTTON_CACHE_KEYS     3
@@ -37,7 +38,7 @@ typedef struct {
     u_char                         token_hash[64];
     ngx_uint_t                     cycle;
     ngx_uint_t                     worker;
-    ngx_uint_t                     epoch;
+    uint64_t                       epoch;
     uint32_t                       policy;
     ngx_uint_t                     kind;
     ngx_uint_t                     allow;     /* may be served stale */
@@ -51,7 +52,7 @@ typedef struct {
 
 typedef struct {
     ngx_uint_t                     cycle;
-    ngx_uint_t                     epoch;
+    uint64_t                       epoch;
     ngx_uint_t                     up;
 } ngx_bluebutton_cache_feed_t;
 
@@ -64,7 +65,6 @@ struct ngx_bluebutton_cache_sh_s {
     ngx_queue_t                    lru;
     ngx_uint_t                     cycle;
     ngx_uint_t                     entries;
-    ngx_uint_t                     evictions;
     ngx_atomic_t                   invalidations;
     ngx_bluebutton_cache_feed_t    feeds[NGX_BLUEBUTTON_CACHE_WORKERS];
 };
@@ -387,6 +387,14 @@ ngx_bluebutton_cache_rbtree_insert(ngx_rbtree_node_t *temp,
 }
 
 
+/* the token hash is SHA-256 already: its first 32 bits are the key */
+static ngx_inline uint32_t
+ngx_bluebutton_cache_token_key(u_char *token_hash)
+{
+    return (uint32_t) ngx_hextoi(token_hash, 8);
+}
+
+
 static ngx_bluebutton_cache_node_t *
 ngx_bluebutton_cache_lookup(ngx_bluebutton_cache_t *cache, u_char *token_hash)
 {
@@ -395,7 +403,7 @@ ngx_bluebutton_cache_lookup(ngx_bluebutton_cache_t *cache, u_char *token_hash)
     ngx_rbtree_node_t            *node, *sentinel;
     ngx_bluebutton_cache_node_t  *cn;
 
-    hash = ngx_crc32_short(token_hash, 64);
+    hash = ngx_bluebutton_cache_token_key(token_hash);
 
     node = cache->sh->tokens.root;
     sentinel = cache->sh->tokens.sentinel;
@@ -461,12 +469,6 @@ ngx_bluebutton_cache_find(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
         return;
     }
 
-    e = ngx_palloc(r->pool, sizeof(bb_entry_t));
-    if (e == NULL) {
-        ctx->cache_status = NGX_BLUEBUTTON_CACHE_MISS;
-        return;
-    }
-
     ctx->cache_status = NGX_BLUEBUTTON_CACHE_MISS;
 
     ngx_shmtx_lock(&cache->shpool->mutex);
@@ -501,6 +503,11 @@ ngx_bluebutton_cache_find(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
             ctx->cache_status = NGX_BLUEBUTTON_CACHE_EXPIRED;
         }
 
+        goto done;
+    }
+
+    e = ngx_palloc(r->pool, sizeof(bb_entry_t));
+    if (e == NULL) {
         goto done;
     }
 
@@ -622,7 +629,7 @@ ngx_bluebutton_cache_fill(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
     }
 
     ngx_memcpy(cn->token_hash, ctx->token_hash, 64);
-    cn->node.key = ngx_crc32_short(ctx->token_hash, 64);
+    cn->node.key = ngx_bluebutton_cache_token_key(ctx->token_hash);
     cn->cycle = cache->cycle;
     cn->worker = worker;
     cn->epoch = ctx->fill_epoch;
@@ -714,7 +721,7 @@ ngx_bluebutton_cache_alloc(ngx_bluebutton_cache_t *cache, size_t size)
         cn = ngx_queue_data(q, ngx_bluebutton_cache_node_t, queue);
 
         ngx_bluebutton_cache_delete(cache, cn);
-        cache->sh->evictions++;
+        ngx_bluebutton_metrics_cache_event(NGX_BLUEBUTTON_CACHE_EVICTED, 1);
 
         p = ngx_slab_alloc_locked(cache->shpool, size);
     }
@@ -746,10 +753,12 @@ ngx_bluebutton_cache_invalidate(ngx_bluebutton_cache_t *cache, u_char *key,
     size_t len)
 {
     uint32_t                      hash;
+    ngx_uint_t                    n;
     ngx_rbtree_node_t            *node, *sentinel;
     ngx_bluebutton_cache_key_t   *ck;
 
     hash = ngx_crc32_short(key, len);
+    n = 0;
 
     ngx_shmtx_lock(&cache->shpool->mutex);
 
@@ -773,21 +782,26 @@ ngx_bluebutton_cache_invalidate(ngx_bluebutton_cache_t *cache, u_char *key,
         ck = (ngx_bluebutton_cache_key_t *) node;
 
         ngx_bluebutton_cache_delete(cache, ck->entry);
+        n++;
     }
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
+
+    ngx_bluebutton_metrics_cache_event(NGX_BLUEBUTTON_CACHE_INVALIDATED, n);
 }
 
 
 void
 ngx_bluebutton_cache_flush(ngx_bluebutton_cache_t *cache)
 {
+    ngx_uint_t                    n;
     ngx_queue_t                  *q;
     ngx_bluebutton_cache_node_t  *cn;
 
     ngx_shmtx_lock(&cache->shpool->mutex);
 
     cache->sh->invalidations++;
+    n = cache->sh->entries;
 
     while (!ngx_queue_empty(&cache->sh->lru)) {
         q = ngx_queue_head(&cache->sh->lru);
@@ -796,11 +810,13 @@ ngx_bluebutton_cache_flush(ngx_bluebutton_cache_t *cache)
     }
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
+
+    ngx_bluebutton_metrics_cache_event(NGX_BLUEBUTTON_CACHE_INVALIDATED, n);
 }
 
 
 void
-ngx_bluebutton_cache_feed(ngx_bluebutton_cache_t *cache, ngx_uint_t epoch,
+ngx_bluebutton_cache_feed(ngx_bluebutton_cache_t *cache, uint64_t epoch,
     ngx_uint_t up)
 {
     ngx_queue_t                  *q, *next;
@@ -852,6 +868,41 @@ ngx_bluebutton_cache_feed(ngx_bluebutton_cache_t *cache, ngx_uint_t epoch,
 done:
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
+}
+
+
+ngx_uint_t
+ngx_bluebutton_cache_entries(ngx_http_request_t *r)
+{
+    ngx_uint_t                     i, j, n;
+    ngx_bluebutton_cache_t       **caches;
+    ngx_bluebutton_main_conf_t    *bmcf;
+    ngx_bluebutton_redis_peer_t  **peers;
+
+    bmcf = ngx_http_get_module_main_conf(r, ngx_bluebutton_module);
+
+    if (bmcf == NULL) {
+        return 0;
+    }
+
+    /* a zone belongs to one Redis: each is counted once */
+
+    n = 0;
+    peers = bmcf->peers.elts;
+
+    for (i = 0; i < bmcf->peers.nelts; i++) {
+        if (peers[i]->caches == NULL) {
+            continue;
+        }
+
+        caches = peers[i]->caches->elts;
+
+        for (j = 0; j < peers[i]->caches->nelts; j++) {
+            n += caches[j]->sh->entries;
+        }
+    }
+
+    return n;
 }
 
 

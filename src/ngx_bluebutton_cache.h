@@ -72,9 +72,12 @@ void ngx_bluebutton_cache_flush(ngx_bluebutton_cache_t *cache);
  * are dropped then.
  */
 void ngx_bluebutton_cache_feed(ngx_bluebutton_cache_t *cache,
-    ngx_uint_t epoch, ngx_uint_t up);
+    uint64_t epoch, ngx_uint_t up);
 
 const char *ngx_bluebutton_cache_status_name(ngx_uint_t status);
+
+/* what the zones of this configuration hold, for bluebutton_status */
+ngx_uint_t ngx_bluebutton_cache_entries(ngx_http_request_t *r);
 
 /*
  * Single flight within a worker: a request whose token is already being

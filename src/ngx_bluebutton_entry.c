@@ -122,6 +122,17 @@ bb_entry_unpack(const unsigned char *buf, size_t len, bb_entry_t *e)
     e->grant.expires = bb_entry_get_num(p + 8);
     e->token.exp = bb_entry_get_num(p + 16);
     e->token.iat = bb_entry_get_num(p + 24);
+
+    /* what bb_entry_pack() writes as 0 must read as 0: one form only */
+
+    if (bb_entry_get_num(p + 32) != 0
+        || (!e->granted && (e->grant.created || e->grant.expires))
+        || (!e->found && (e->token.exp || e->token.iat || e->granted
+                          || e->revoked)))
+    {
+        return -1;
+    }
+
     p += 5 * 8;
 
     if (!e->found) {

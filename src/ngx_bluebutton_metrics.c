@@ -14,10 +14,12 @@
 #include <time.h>
 
 #include "ngx_bluebutton_metrics.h"
+#include "ngx_bluebutton_cache.h"
 
 
 #define NGX_BLUEBUTTON_DECISIONS  (BB_DECISION_PATIENT_MISMATCH + 1)
 #define NGX_BLUEBUTTON_BUCKETS    14      /* 13 bounds and +Inf */
+#define NGX_BLUEBUTTON_CACHE_STATUSES  NGX_BLUEBUTTON_CACHE_BYPASS
 
 
 typedef struct {
@@ -34,6 +36,8 @@ typedef struct {
     ngx_bluebutton_histogram_t    histograms[NGX_BLUEBUTTON_HISTOGRAMS];
     ngx_atomic_t                  keys_loaded;
     ngx_atomic_t                  reload_time;
+    ngx_atomic_t                  cache[NGX_BLUEBUTTON_CACHE_STATUSES];
+    ngx_atomic_t                  cache_events[NGX_BLUEBUTTON_CACHE_EVENTS];
 } ngx_bluebutton_metrics_t;
 
 
@@ -47,9 +51,9 @@ static ngx_int_t ngx_bluebutton_metrics_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static ngx_int_t ngx_bluebutton_metrics_handler(ngx_http_request_t *r);
 static u_char *ngx_bluebutton_metrics_text(u_char *p, u_char *last,
-    ngx_bluebutton_metrics_t *m);
+    ngx_bluebutton_metrics_t *m, ngx_uint_t entries);
 static u_char *ngx_bluebutton_metrics_json(u_char *p, u_char *last,
-    ngx_bluebutton_metrics_t *m);
+    ngx_bluebutton_metrics_t *m, ngx_uint_t entries);
 static u_char *ngx_bluebutton_metrics_family(u_char *p, u_char *last,
     ngx_bluebutton_family_t *f, const char *type);
 static u_char *ngx_bluebutton_metrics_text_histogram(u_char *p, u_char *last,
@@ -86,6 +90,11 @@ static char  *ngx_bluebutton_state_names[NGX_BLUEBUTTON_REDIS_STATES] = {
     "connected", "connecting", "down"
 };
 
+/* $bluebutton_cache_status, lower case, from HIT on */
+static char  *ngx_bluebutton_cache_names[NGX_BLUEBUTTON_CACHE_STATUSES] = {
+    "hit", "miss", "expired", "stale", "bypass"
+};
+
 
 static ngx_bluebutton_family_t  ngx_bluebutton_families[] = {
     { ngx_string("bluebutton_requests_total"),
@@ -108,7 +117,19 @@ static ngx_bluebutton_family_t  ngx_bluebutton_families[] = {
                  "configuration.") },
     { ngx_string("bluebutton_config_reload_timestamp_seconds"),
       ngx_string("When the running configuration was loaded, in seconds "
-                 "since the epoch.") }
+                 "since the epoch.") },
+    { ngx_string("bluebutton_cache_requests_total"),
+      ngx_string("Requests that looked in the decision cache, by "
+                 "outcome.") },
+    { ngx_string("bluebutton_cache_entries"),
+      ngx_string("Tokens held in the decision cache zones.") },
+    { ngx_string("bluebutton_cache_invalidations_total"),
+      ngx_string("Cache entries removed because Redis announced a change "
+                 "to what they were read from.") },
+    { ngx_string("bluebutton_cache_evictions_total"),
+      ngx_string("Cache entries removed to make room in a full zone.") },
+    { ngx_string("bluebutton_cache_feed_losses_total"),
+      ngx_string("Losses of a worker's invalidation feed from Redis.") }
 };
 
 
@@ -227,6 +248,30 @@ ngx_bluebutton_metrics_redis_reconnect(void)
 }
 
 
+void
+ngx_bluebutton_metrics_cache(ngx_uint_t status)
+{
+    if (ngx_bluebutton_metrics && status >= NGX_BLUEBUTTON_CACHE_HIT
+        && status <= NGX_BLUEBUTTON_CACHE_BYPASS)
+    {
+        (void) ngx_atomic_fetch_add(
+                   &ngx_bluebutton_metrics->cache[status
+                                              - NGX_BLUEBUTTON_CACHE_HIT], 1);
+    }
+}
+
+
+void
+ngx_bluebutton_metrics_cache_event(ngx_uint_t event, ngx_uint_t n)
+{
+    if (ngx_bluebutton_metrics && event < NGX_BLUEBUTTON_CACHE_EVENTS && n) {
+        (void) ngx_atomic_fetch_add(
+                   &ngx_bluebutton_metrics->cache_events[event],
+                   (ngx_atomic_int_t) n);
+    }
+}
+
+
 uint64_t
 ngx_bluebutton_metrics_now(void)
 {
@@ -289,6 +334,7 @@ ngx_bluebutton_metrics_handler(ngx_http_request_t *r)
     ngx_int_t     rc, json;
     ngx_str_t     format;
     ngx_buf_t    *b;
+    ngx_uint_t    entries;
     ngx_chain_t   out;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
@@ -327,11 +373,13 @@ ngx_bluebutton_metrics_handler(ngx_http_request_t *r)
 
     last = b->last + size;
 
+    entries = ngx_bluebutton_cache_entries(r);
+
     b->last = json
               ? ngx_bluebutton_metrics_json(b->last, last,
-                                            ngx_bluebutton_metrics)
+                                            ngx_bluebutton_metrics, entries)
               : ngx_bluebutton_metrics_text(b->last, last,
-                                            ngx_bluebutton_metrics);
+                                            ngx_bluebutton_metrics, entries);
 
     if (b->last == last) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
@@ -371,7 +419,7 @@ ngx_bluebutton_metrics_handler(ngx_http_request_t *r)
 
 static u_char *
 ngx_bluebutton_metrics_text(u_char *p, u_char *last,
-    ngx_bluebutton_metrics_t *m)
+    ngx_bluebutton_metrics_t *m, ngx_uint_t entries)
 {
     ngx_uint_t                i;
     ngx_bluebutton_family_t  *f;
@@ -417,6 +465,22 @@ ngx_bluebutton_metrics_text(u_char *p, u_char *last,
     p = ngx_bluebutton_metrics_family(p, last, &f[7], "gauge");
     p = ngx_slprintf(p, last, "%V %uA\n", &f[7].name, m->reload_time);
 
+    p = ngx_bluebutton_metrics_family(p, last, &f[8], "counter");
+
+    for (i = 0; i < NGX_BLUEBUTTON_CACHE_STATUSES; i++) {
+        p = ngx_slprintf(p, last, "%V{status=\"%s\"} %uA\n", &f[8].name,
+                         ngx_bluebutton_cache_names[i], m->cache[i]);
+    }
+
+    p = ngx_bluebutton_metrics_family(p, last, &f[9], "gauge");
+    p = ngx_slprintf(p, last, "%V %ui\n", &f[9].name, entries);
+
+    for (i = 0; i < NGX_BLUEBUTTON_CACHE_EVENTS; i++) {
+        p = ngx_bluebutton_metrics_family(p, last, &f[10 + i], "counter");
+        p = ngx_slprintf(p, last, "%V %uA\n", &f[10 + i].name,
+                         m->cache_events[i]);
+    }
+
     return p;
 }
 
@@ -456,7 +520,7 @@ ngx_bluebutton_metrics_text_histogram(u_char *p, u_char *last,
 
 static u_char *
 ngx_bluebutton_metrics_json(u_char *p, u_char *last,
-    ngx_bluebutton_metrics_t *m)
+    ngx_bluebutton_metrics_t *m, ngx_uint_t entries)
 {
     ngx_uint_t  i;
 
@@ -492,9 +556,22 @@ ngx_bluebutton_metrics_json(u_char *p, u_char *last,
     p = ngx_bluebutton_metrics_json_histogram(p, last,
                          &m->histograms[NGX_BLUEBUTTON_JWT_VERIFY_DURATION]);
 
-    return ngx_slprintf(p, last, ",\"jwt_keys_loaded\":%uA,"
-                        "\"config_reload_timestamp_seconds\":%uA}\n",
-                        m->keys_loaded, m->reload_time);
+    p = ngx_slprintf(p, last, ",\"jwt_keys_loaded\":%uA,"
+                     "\"config_reload_timestamp_seconds\":%uA,"
+                     "\"cache\":{\"requests\":{",
+                     m->keys_loaded, m->reload_time);
+
+    for (i = 0; i < NGX_BLUEBUTTON_CACHE_STATUSES; i++) {
+        p = ngx_slprintf(p, last, "%s\"%s\":%uA", i ? "," : "",
+                         ngx_bluebutton_cache_names[i], m->cache[i]);
+    }
+
+    return ngx_slprintf(p, last, "},\"entries\":%ui,\"invalidations\":%uA,"
+                        "\"evictions\":%uA,\"feed_losses\":%uA}}\n",
+                        entries,
+                        m->cache_events[NGX_BLUEBUTTON_CACHE_INVALIDATED],
+                        m->cache_events[NGX_BLUEBUTTON_CACHE_EVICTED],
+                        m->cache_events[NGX_BLUEBUTTON_CACHE_FEED_LOST]);
 }
 
 

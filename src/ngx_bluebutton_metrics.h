@@ -51,6 +51,17 @@ void ngx_bluebutton_metrics_redis_command(ngx_uint_t result);
 void ngx_bluebutton_metrics_redis_state(ngx_uint_t from, ngx_uint_t to);
 void ngx_bluebutton_metrics_redis_reconnect(void);
 
+/* bluebutton_cache: a request's $bluebutton_cache_status, and events */
+void ngx_bluebutton_metrics_cache(ngx_uint_t status);
+void ngx_bluebutton_metrics_cache_event(ngx_uint_t event, ngx_uint_t n);
+
+typedef enum {
+    NGX_BLUEBUTTON_CACHE_INVALIDATED = 0,
+    NGX_BLUEBUTTON_CACHE_EVICTED,
+    NGX_BLUEBUTTON_CACHE_FEED_LOST,
+    NGX_BLUEBUTTON_CACHE_EVENTS
+} ngx_bluebutton_cache_event_e;
+
 /* microseconds on a monotonic clock, for durations */
 uint64_t ngx_bluebutton_metrics_now(void);
 void ngx_bluebutton_metrics_observe(ngx_uint_t histogram, uint64_t since);

@@ -633,6 +633,13 @@ ngx_bluebutton_redis_cleanup(void *privdata)
 
     /* hiredis closes the socket itself right after this */
 
+    peer->close_err = peer->ac ? peer->ac->err : 0;
+
+    if (peer->close_err) {
+        ngx_cpystrn((u_char *) peer->close_errstr,
+                    (u_char *) peer->ac->errstr, sizeof(peer->close_errstr));
+    }
+
     c = peer->connection;
 
     if (c) {
@@ -724,7 +731,7 @@ ngx_bluebutton_redis_retry(ngx_event_t *ev)
     const char                   *err;
     ngx_bluebutton_redis_peer_t  *peer = ev->data;
 
-    if (peer->ac || peer->untrackable || ngx_exiting || ngx_terminate
+    if (peer->ac || peer->parked || ngx_exiting || ngx_terminate
         || ngx_quit)
     {
         return;

@@ -69,9 +69,12 @@ struct ngx_bluebutton_redis_peer_s {
     ngx_bluebutton_redis_peer_t  *owner;     /* of a subscriber */
     void                        (*on_connect)(ngx_bluebutton_redis_peer_t *p);
     void                        (*on_close)(ngx_bluebutton_redis_peer_t *p);
-    ngx_uint_t                    epoch;     /* of the tracking in force */
+    uint64_t                      epoch;     /* of the tracking in force */
+    uint64_t                      tracking_epoch;  /* of the last sent */
     long long                     client_id; /* of a subscriber */
     ngx_msec_t                    lost_at;   /* feed lost, 0 while up */
+    int                           close_err; /* hiredis' err on closing */
+    char                          close_errstr[128];
 
     unsigned                      connected:1;
     unsigned                      writing:1;
@@ -79,6 +82,7 @@ struct ngx_bluebutton_redis_peer_s {
     unsigned                      tracking_sent:1;
     unsigned                      tracking:1;
     unsigned                      untrackable:1;
+    unsigned                      parked:1;  /* no retries by the timer */
     unsigned                      refusal_logged:1;
 };
 

@@ -67,6 +67,18 @@ ngx_bluebutton_tracking_init(ngx_bluebutton_redis_peer_t *peer,
     peer->on_connect = ngx_bluebutton_tracking_connect;
     peer->on_close = ngx_bluebutton_tracking_close;
 
+    /*
+     * Epochs are told apart across processes: a worker started again
+     * after a crash must not take up its predecessor's epochs, whose
+     * reads nobody tracks any more.  Its slot is down until its own
+     * tracking is confirmed.
+     */
+
+    peer->epoch = (uint64_t) ngx_pid << 40
+                  | (uint64_t) (ngx_time() & 0xffffff) << 16;
+
+    ngx_bluebutton_tracking_caches(peer, 0);
+
     /* both now: the first requests find the cache ready */
 
     ngx_bluebutton_redis_open(feed);
@@ -225,12 +237,12 @@ ngx_bluebutton_tracking_feed_close(ngx_bluebutton_redis_peer_t *feed)
     ngx_uint_t  refused;
 
     /*
-     * Closed with an id but no subscription: hiredis drops a connection
-     * whose SUBSCRIBE was refused (an ACL without the channel).
+     * hiredis answers an error reply in subscribed mode (SUBSCRIBE refused
+     * by an ACL without the channel) by closing with REDIS_ERR_OTHER.
      */
 
     refused = feed->client_id != 0 && !feed->subscribed
-              && !feed->owner->untrackable;
+              && feed->close_err == REDIS_ERR_OTHER;
 
     feed->subscribed = 0;
     feed->client_id = 0;
@@ -239,12 +251,12 @@ ngx_bluebutton_tracking_feed_close(ngx_bluebutton_redis_peer_t *feed)
 
     if (refused) {
         ngx_bluebutton_tracking_refused(feed->owner, "SUBSCRIBE",
-                                        "refused or not confirmed");
+                                        feed->close_errstr);
     }
 
     if (feed->owner->untrackable) {
         /* no reconnecting in a loop: tried again with the lookup connection */
-        feed->untrackable = 1;
+        feed->parked = 1;
     }
 }
 
@@ -257,8 +269,8 @@ ngx_bluebutton_tracking_connect(ngx_bluebutton_redis_peer_t *peer)
     peer->tracking = 0;
     peer->untrackable = 0;
 
-    if (peer->feed->untrackable) {
-        peer->feed->untrackable = 0;
+    if (peer->feed->parked) {
+        peer->feed->parked = 0;
         ngx_bluebutton_redis_open(peer->feed);
 
     } else if (peer->feed->subscribed) {
@@ -274,17 +286,18 @@ ngx_bluebutton_tracking_send(ngx_bluebutton_redis_peer_t *peer)
 
     ngx_sprintf((u_char *) id, "%L%Z", peer->feed->client_id);
 
-    if (redisAsyncCommand(peer->ac, ngx_bluebutton_tracking_reply,
-                          (void *) (uintptr_t) (peer->epoch + 1),
+    /* reads queued from now on are tracked, once Redis says OK */
+
+    peer->epoch++;
+
+    if (redisAsyncCommand(peer->ac, ngx_bluebutton_tracking_reply, peer,
                           "CLIENT TRACKING on REDIRECT %s", id)
         != REDIS_OK)
     {
         return;
     }
 
-    /* reads queued from now on are tracked, once Redis says OK */
-
-    peer->epoch++;
+    peer->tracking_epoch = peer->epoch;
     peer->tracking_sent = 1;
     peer->tracking = 0;
 }
@@ -295,12 +308,11 @@ ngx_bluebutton_tracking_reply(redisAsyncContext *ac, void *reply,
     void *privdata)
 {
     redisReply                   *rr = reply;
-    ngx_uint_t                    epoch;
     ngx_bluebutton_redis_peer_t  *peer = ac->data;
 
-    epoch = (ngx_uint_t) (uintptr_t) privdata;
+    /* a loss since it was sent moved the epoch on: this answer is old */
 
-    if (rr == NULL || epoch != peer->epoch) {
+    if (rr == NULL || peer->tracking_epoch != peer->epoch) {
         return;
     }
 
@@ -354,6 +366,8 @@ ngx_bluebutton_tracking_lost(ngx_bluebutton_redis_peer_t *peer,
     }
 
     peer->lost_at = ngx_current_msec;
+
+    ngx_bluebutton_metrics_cache_event(NGX_BLUEBUTTON_CACHE_FEED_LOST, 1);
 
     ngx_log_error(NGX_LOG_WARN, peer->log, 0,
                   "bluebutton: lost the invalidation feed from redis \"%V\" "

@@ -87,6 +87,17 @@ sub scrape {
     $family->('bluebutton_config_reload_timestamp_seconds', 'gauge');
     $t .= 'bluebutton_config_reload_timestamp_seconds \d{10}\n';
 
+    # no bluebutton_cache here: its families stay at 0 (t/100 counts them)
+    $family->('bluebutton_cache_requests_total', 'counter');
+    $line->("bluebutton_cache_requests_total{status=\"$_\"}", 0)
+        for qw(hit miss expired stale bypass);
+    $family->('bluebutton_cache_entries', 'gauge');
+    $line->('bluebutton_cache_entries', 0);
+    for (qw(invalidations evictions feed_losses)) {
+        $family->("bluebutton_cache_${_}_total", 'counter');
+        $line->("bluebutton_cache_${_}_total", 0);
+    }
+
     return qr/\A$t\z/;
 }
 
@@ -130,6 +141,13 @@ sub compare_forms {
     $j{$_} = $json->{$_ =~ s/^bluebutton_//r}
         for qw(bluebutton_jwt_keys_loaded
                bluebutton_config_reload_timestamp_seconds);
+
+    my $cache = $json->{cache};
+    $j{"bluebutton_cache_requests_total{status=\"$_\"}"}
+        = $cache->{requests}{$_} for keys %{ $cache->{requests} };
+    $j{bluebutton_cache_entries} = $cache->{entries};
+    $j{"bluebutton_cache_${_}_total"} = $cache->{$_}
+        for qw(invalidations evictions feed_losses);
 
     for my $k (sort keys %v) {
         die "JSON lacks $k\n" unless defined $j{$k};
@@ -234,7 +252,7 @@ Authorization: Bearer tok
 ["", "", "", "", "Content-Type: application/json"]
 --- response_body eval
 [qr/^backend/, qr/insufficient_scope/, qr/^backend/, "ok\n",
- qr/^\{"requests":\{"allow":2,"invalid_request":0,"invalid_token":0,"token_expired":0,"token_superseded":0,"consent_revoked":0,"consent_expired":0,"insufficient_scope":1,"unavailable":0,"not_found":0,"method_not_allowed":0,"patient_mismatch":0\},"redis":\{"commands":\{"ok":4,"error":0,"timeout":0\},"connections":\{"connected":[12],"connecting":0,"down":0\},"reconnects":0\},"lookup_duration_seconds":\{"buckets":\{"0.0001":\d+,.*"\+Inf":3\},"sum":\d+\.\d{6},"count":3\},"jwt_verify_duration_seconds":\{"buckets":\{"0.0001":0,.*"\+Inf":0\},"sum":0.000000,"count":0\},"jwt_keys_loaded":2,"config_reload_timestamp_seconds":\d{10}\}\n\z/]
+ qr/^\{"requests":\{"allow":2,"invalid_request":0,"invalid_token":0,"token_expired":0,"token_superseded":0,"consent_revoked":0,"consent_expired":0,"insufficient_scope":1,"unavailable":0,"not_found":0,"method_not_allowed":0,"patient_mismatch":0\},"redis":\{"commands":\{"ok":4,"error":0,"timeout":0\},"connections":\{"connected":[12],"connecting":0,"down":0\},"reconnects":0\},"lookup_duration_seconds":\{"buckets":\{"0.0001":\d+,.*"\+Inf":3\},"sum":\d+\.\d{6},"count":3\},"jwt_verify_duration_seconds":\{"buckets":\{"0.0001":0,.*"\+Inf":0\},"sum":0.000000,"count":0\},"jwt_keys_loaded":2,"config_reload_timestamp_seconds":\d{10},"cache":\{"requests":\{"hit":0,"miss":0,"expired":0,"stale":0,"bypass":0\},"entries":0,"invalidations":0,"evictions":0,"feed_losses":0\}\}\n\z/]
 
 
 

@@ -21,6 +21,7 @@
 #include "ngx_bluebutton_base64url.h"
 #include "ngx_bluebutton_keys.h"
 #include "ngx_bluebutton_jwt.h"
+#include "ngx_bluebutton_entry.h"
 
 #include <stdio.h>
 #include <openssl/evp.h>
@@ -854,6 +855,94 @@ test_keys_refused(void **state)
 }
 
 
+
+/* what the cache keeps of a token reads back as it was, and decides alike */
+static void
+test_entry(void **state)
+{
+    size_t          n;
+    bb_entry_t      e, back;
+    const char     *why, *why2;
+    unsigned char   buf[sizeof(bb_entry_t) + 64];
+
+    (void) state;
+
+    memset(&e, 0, sizeof(e));
+    e.kind = BB_ENTRY_OPAQUE;
+    e.found = 1;
+    e.granted = 1;
+    e.grant.created = 1700000000;
+    e.grant.expires = 1800000000;
+    strcpy(e.token.patient, "-20140000008325");
+    strcpy(e.token.client_id, "app-1");
+    strcpy(e.token.app, "Caf\xc3\xa9 app");
+    strcpy(e.token.scope, "patient/Patient.read profile");
+    e.token.exp = 1750000000;
+    e.token.iat = 1700000001;
+
+    n = bb_entry_size(&e);
+    assert_int_equal(bb_entry_pack(&e, buf), n);
+    assert_true(n < 200);
+    assert_int_equal(bb_entry_unpack(buf, n, &back), 0);
+    assert_memory_equal(&e, &back, sizeof(e));
+
+    assert_int_equal(bb_entry_decide(&back, 1710000000, 0, &why),
+                     BB_DECISION_ALLOW);
+    assert_int_equal(bb_entry_decide(&back, 1750000000, 0, &why),
+                     BB_DECISION_TOKEN_EXPIRED);
+    assert_int_equal(bb_entry_decide(&back, 1750000000, 30, &why),
+                     BB_DECISION_ALLOW);
+    assert_int_equal(bb_entry_ends(&back), 1750000000);
+
+    /* every byte cut or added is refused */
+    assert_int_equal(bb_entry_unpack(buf, n - 1, &back), -1);
+    assert_int_equal(bb_entry_unpack(buf, n + 1, &back), -1);
+    assert_int_equal(bb_entry_unpack(buf, 10, &back), -1);
+
+    /* the grant's end comes first */
+    e.grant.expires = 1720000000;
+    assert_int_equal(bb_entry_ends(&e), 1720000000);
+
+    /* no grant: revoked consent, as bb_consent_decide says */
+    e.granted = 0;
+    n = bb_entry_pack(&e, buf);
+    assert_int_equal(bb_entry_unpack(buf, n, &back), 0);
+    assert_int_equal(bb_entry_decide(&back, 1710000000, 0, &why),
+                     BB_DECISION_CONSENT_REVOKED);
+    assert_int_equal(bb_consent_decide(&e.token, NULL, 1710000000, 0, &why2),
+                     BB_DECISION_CONSENT_REVOKED);
+    assert_string_equal(why, why2);
+
+    /* a revoked JWT */
+    e.kind = BB_ENTRY_JWT;
+    e.granted = 1;
+    e.revoked = 1;
+    strcpy(e.token.jti, "jti-1");
+    n = bb_entry_pack(&e, buf);
+    assert_int_equal(bb_entry_unpack(buf, n, &back), 0);
+    assert_string_equal(back.token.jti, "jti-1");
+    assert_int_equal(bb_entry_decide(&back, 1710000000, 0, &why),
+                     BB_DECISION_INVALID_TOKEN);
+    assert_string_equal(why, "The access token was revoked");
+
+    /* an unknown token: the header alone, and no end of its own */
+    memset(&e, 0, sizeof(e));
+    e.kind = BB_ENTRY_OPAQUE;
+    n = bb_entry_pack(&e, buf);
+    assert_int_equal(n, bb_entry_size(&e));
+    assert_int_equal(bb_entry_unpack(buf, n, &back), 0);
+    assert_int_equal(bb_entry_decide(&back, 1710000000, 0, &why),
+                     BB_DECISION_INVALID_TOKEN);
+    assert_int_equal(bb_entry_ends(&back), 0);
+
+    /* kinds and flags it never writes */
+    buf[0] = 3;
+    assert_int_equal(bb_entry_unpack(buf, n, &back), -1);
+    buf[0] = BB_ENTRY_OPAQUE;
+    buf[2] = 2;
+    assert_int_equal(bb_entry_unpack(buf, n, &back), -1);
+}
+
 int
 main(void)
 {
@@ -878,6 +967,7 @@ main(void)
         cmocka_unit_test(test_base64url),
         cmocka_unit_test(test_jwt),
         cmocka_unit_test(test_keys_refused),
+        cmocka_unit_test(test_entry),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
