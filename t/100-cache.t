@@ -430,6 +430,7 @@ BB::start_control(undef,
         main::change_then(sub { BB::revoke_grant('app-1', $main::Patient) },
                           401)->();
     });
+--- skip_eval: 10: $ENV{TEST_NGINX_USE_VALGRIND}
 --- pipelined_requests eval
 ["GET /control/pause/100", "GET /p", "GET /p", "GET /control/do/reload"]
 --- error_code eval
