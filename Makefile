@@ -6,7 +6,8 @@
 #   make bench    throughput with and without the module (util/bench)
 #   make fuzz     longer fuzz runs (FUZZ_SECONDS per target)
 #   make soak     util/soak for SOAK_SECONDS (60); make soak-chaos with
-#                 Redis stopped, stalled and nginx reloaded meanwhile
+#                 Redis stopped, stalled and nginx reloaded meanwhile;
+#                 make soak-cache both with bluebutton_cache
 #   make test-asan  the Test::Nginx suite with the module built with
 #                 AddressSanitizer and UndefinedBehaviorSanitizer
 #   make deb      the Debian package, into build/ (util/deb, lintian)
@@ -34,7 +35,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := scope consent fhir jwt entry
 
 .PHONY: all deps test unit fuzz-smoke fuzz prove demo bench deb test-deb \
-        test-asan soak soak-chaos soak-smoke clean
+        test-asan soak soak-chaos soak-cache soak-smoke clean
 
 all: $(MODULE)
 
@@ -104,9 +105,14 @@ soak: $(MODULE)
 soak-chaos: $(MODULE)
 	SOAK_SECONDS=$(SOAK_SECONDS) util/soak --chaos
 
+soak-cache: $(MODULE)
+	SOAK_SECONDS=$(SOAK_SECONDS) util/soak --cache
+	SOAK_SECONDS=$(SOAK_SECONDS) util/soak --cache --chaos
+
 # a few seconds in "make test", before the suite, whose summary ends it
 soak-smoke: $(MODULE)
 	SOAK_SECONDS=5 util/soak
+	SOAK_SECONDS=5 util/soak --cache
 
 deb: $(DEPS_STAMP)
 	util/deb
