@@ -499,10 +499,7 @@ ngx_bluebutton_cache_find(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
     if (!usable
         && !(stale_if_error && cn->allow && age < stale_if_error))
     {
-        if (cn->len) {
-            ctx->cache_status = NGX_BLUEBUTTON_CACHE_EXPIRED;
-        }
-
+        ctx->cache_status = NGX_BLUEBUTTON_CACHE_EXPIRED;
         goto done;
     }
 
@@ -547,7 +544,7 @@ ngx_bluebutton_cache_sending(ngx_bluebutton_ctx_t *ctx,
     cache = bscf->cache;
 
     if (cache == NULL || ctx->fill_set) {
-        /* a script sent again after NOSCRIPT fills as of the first send */
+        /* a lookup's second read fills as of its first */
         return;
     }
 
