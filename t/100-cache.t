@@ -51,6 +51,10 @@ END
         unless defined $block->more_headers;
 });
 
+# Blocks with a private Redis wait 400 ms first: the real Test::Nginx
+# starts nginx before "--- init" replaces that Redis, and the workers
+# connect again within 200 ms of its return.
+
 # each change is made, then the next requests must see it in every
 # worker, a few milliseconds later at most
 sub change_then {
@@ -278,7 +282,7 @@ BB::start_control(undef,
     bluebutton_redis_auth gateway gateway-pass;
     bluebutton_cache zone=decisions:1m;
 --- pipelined_requests eval
-["GET /control/pause/100", "GET /control/do/reset", "GET /p", "GET /p",
+["GET /control/pause/400", "GET /control/do/reset", "GET /p", "GET /p",
  "GET /p", "GET /control/do/three", "GET /control/redis/stop/1988"]
 --- error_code eval
 [200, 200, 200, 200, 200, 200, 200]
@@ -310,8 +314,8 @@ BB::start_control(undef,
     bluebutton_cache zone=decisions:1m;
     bluebutton_stale_if_error 30s;
 --- pipelined_requests eval
-["GET /control/pause/100", "GET /control/do/warm",
- "GET /control/redis/stop/1990", "GET /control/pause/100", "GET /p",
+["GET /control/pause/400", "GET /control/do/warm",
+ "GET /control/redis/stop/1990", "GET /control/pause/400", "GET /p",
  "GET /control/do/unseen"]
 --- error_code eval
 [200, 200, 200, 200, 200, 200]
@@ -335,8 +339,8 @@ BB::start_control(undef, warm => \&main::warm);
     bluebutton_redis 127.0.0.1:1990;
     bluebutton_cache zone=decisions:1m;
 --- pipelined_requests eval
-["GET /control/pause/100", "GET /control/do/warm",
- "GET /control/redis/stop/1990", "GET /control/pause/100", "GET /p"]
+["GET /control/pause/400", "GET /control/do/warm",
+ "GET /control/redis/stop/1990", "GET /control/pause/400", "GET /p"]
 --- error_code eval
 [200, 200, 200, 200, 503]
 --- response_headers eval
@@ -355,10 +359,11 @@ BB::start_control(undef,
     bluebutton_cache zone=decisions:1m;
     bluebutton_stale_if_error 1s;
 --- pipelined_requests eval
-["GET /control/pause/100", "GET /control/do/warm",
+["GET /control/pause/400", "GET /control/do/warm",
  "GET /control/redis/stop/1990", "GET /control/pause/1100", "GET /p"]
 --- error_code eval
 [200, 200, 200, 200, 503]
+--- timeout: 6
 
 
 
@@ -576,7 +581,7 @@ BB::start_control(undef,
     bluebutton_redis 127.0.0.1:1990;
     bluebutton_cache zone=decisions:1m;
 --- pipelined_requests eval
-["GET /control/pause/100", "GET /control/do/burst"]
+["GET /control/pause/400", "GET /control/do/burst"]
 --- error_code eval
 [200, 200]
 --- response_body eval
