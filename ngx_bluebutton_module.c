@@ -21,6 +21,7 @@
 #include "ngx_bluebutton_metrics.h"
 #include "ngx_bluebutton_cache.h"
 #include "ngx_bluebutton_tracking.h"
+#include "ngx_bluebutton_jwks.h"
 
 
 static ngx_int_t ngx_bluebutton_handler(ngx_http_request_t *r);
@@ -32,7 +33,7 @@ static void ngx_bluebutton_stale(ngx_http_request_t *r,
 static uint32_t ngx_bluebutton_jwt_policy(ngx_bluebutton_loc_conf_t *blcf);
 static ngx_int_t ngx_bluebutton_jwt_check(ngx_http_request_t *r,
     ngx_bluebutton_loc_conf_t *blcf, ngx_bluebutton_ctx_t *ctx,
-    ngx_str_t *token);
+    ngx_str_t *token, bb_keyset_t *keys);
 static ngx_bluebutton_ctx_t *ngx_bluebutton_create_ctx(
     ngx_http_request_t *r);
 static void ngx_bluebutton_cleanup(void *data);
@@ -136,6 +137,13 @@ static ngx_command_t  ngx_bluebutton_commands[] = {
     { ngx_string("bluebutton_jwt_keys"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_bluebutton_jwt_keys,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("bluebutton_jwt_keys_url"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_bluebutton_jwks_conf,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -305,7 +313,8 @@ static ngx_int_t
 ngx_bluebutton_handler(ngx_http_request_t *r)
 {
     ngx_int_t                   rc;
-    ngx_uint_t                  jwt;
+    ngx_uint_t                  jwt, version;
+    bb_keyset_t                *keys;
     ngx_str_t                   token;
     ngx_bluebutton_ctx_t       *ctx;
     ngx_bluebutton_srv_conf_t  *bscf;
@@ -364,10 +373,30 @@ ngx_bluebutton_handler(ngx_http_request_t *r)
 
     bscf = ngx_http_get_module_srv_conf(r, ngx_bluebutton_module);
 
-    jwt = blcf->jwt_keys != NULL
+    jwt = (blcf->jwt_keys != NULL || blcf->jwks != NULL)
           && bb_jwt_looks_like((const char *) token.data, token.len);
 
+    keys = blcf->jwt_keys;
     ctx->cache_policy = jwt ? blcf->jwt_policy : 0;
+
+    if (jwt && blcf->jwks) {
+        rc = ngx_bluebutton_jwks_get(r, blcf->jwks, 0, &keys, &version);
+
+        if (rc == NGX_AGAIN) {
+            return NGX_AGAIN;
+        }
+
+        if (keys == NULL) {
+            /* the keys are missing, not the token: 503, never 401 */
+            ngx_bluebutton_set_cause(r, ctx, "no signing keys were fetched "
+                                     "from \"%V\" yet", &blcf->jwks->uri);
+            ctx->decision = BB_DECISION_UNAVAILABLE;
+            return ngx_bluebutton_refuse(r, ctx);
+        }
+
+        /* entries verified with other keys are not this policy's */
+        ctx->cache_policy ^= (uint32_t) (version * 2654435761u);
+    }
 
     ngx_bluebutton_cache_find(r, ctx, bscf,
                               jwt ? BB_ENTRY_JWT : BB_ENTRY_OPAQUE,
@@ -394,7 +423,21 @@ ngx_bluebutton_handler(ngx_http_request_t *r)
     if (jwt) {
         /* verified here; Redis only says whether consent still stands */
 
-        rc = ngx_bluebutton_jwt_check(r, blcf, ctx, &token);
+        rc = ngx_bluebutton_jwt_check(r, blcf, ctx, &token, keys);
+
+        if (rc == NGX_ABORT && blcf->jwks && !ctx->jwks_fetched
+            && bb_jwt_key_unknown(ctx->why))
+        {
+            /* a key rotated in since the last fetch: ask once more */
+
+            if (ngx_bluebutton_jwks_get(r, blcf->jwks, 1, &keys, &version)
+                == NGX_AGAIN)
+            {
+                ctx->decision = BB_DECISION_NONE;
+                ctx->why = NULL;
+                return NGX_AGAIN;
+            }
+        }
 
         if (rc != NGX_OK) {
             return rc == NGX_ABORT ? ngx_bluebutton_refuse(r, ctx) : rc;
@@ -539,7 +582,7 @@ ngx_bluebutton_jwt_policy(ngx_bluebutton_loc_conf_t *blcf)
     uint32_t   crc;
     uintptr_t  keys;
 
-    keys = (uintptr_t) blcf->jwt_keys;
+    keys = blcf->jwks ? (uintptr_t) blcf->jwks : (uintptr_t) blcf->jwt_keys;
 
     ngx_crc32_init(crc);
     ngx_crc32_update(&crc, (u_char *) &keys, sizeof(keys));
@@ -560,7 +603,7 @@ ngx_bluebutton_jwt_policy(ngx_bluebutton_loc_conf_t *blcf)
 static ngx_int_t
 ngx_bluebutton_jwt_check(ngx_http_request_t *r,
     ngx_bluebutton_loc_conf_t *blcf, ngx_bluebutton_ctx_t *ctx,
-    ngx_str_t *token)
+    ngx_str_t *token, bb_keyset_t *keys)
 {
     uint64_t          started;
     bb_token_t       *t;
@@ -586,7 +629,7 @@ ngx_bluebutton_jwt_check(ngx_http_request_t *r,
     started = ngx_bluebutton_metrics_now();
 
     ctx->decision = bb_jwt_verify((const char *) token->data, token->len,
-                                  blcf->jwt_keys, &policy,
+                                  keys, &policy,
                                   (long long) ngx_time(), t, &ctx->why);
 
     ngx_bluebutton_metrics_observe(NGX_BLUEBUTTON_JWT_VERIFY_DURATION,
@@ -922,6 +965,7 @@ ngx_bluebutton_create_loc_conf(ngx_conf_t *cf)
     blcf->fhir_types = NGX_CONF_UNSET_PTR;
     blcf->original_url = NGX_CONF_UNSET_PTR;
     blcf->jwt_keys = NGX_CONF_UNSET_PTR;
+    blcf->jwks = NGX_CONF_UNSET_PTR;
     blcf->jwt_algorithms = NGX_CONF_UNSET_UINT;
     blcf->jwt_leeway = NGX_CONF_UNSET;
     blcf->stale_if_error = NGX_CONF_UNSET_MSEC;
@@ -963,6 +1007,16 @@ ngx_bluebutton_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               8192);
     ngx_conf_merge_sec_value(conf->retry_after, prev->retry_after, 5);
     ngx_conf_merge_ptr_value(conf->jwt_keys, prev->jwt_keys, NULL);
+    ngx_conf_merge_ptr_value(conf->jwks, prev->jwks, NULL);
+
+    if (conf->jwt_keys && conf->jwks) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"bluebutton_jwt_keys\" and "
+                           "\"bluebutton_jwt_keys_url\" are both in force "
+                           "here: keys come from a file or from the "
+                           "authorization server, not both");
+        return NGX_CONF_ERROR;
+    }
     ngx_conf_merge_uint_value(conf->jwt_algorithms, prev->jwt_algorithms,
                               BB_ALG_DEFAULT);
     ngx_conf_merge_sec_value(conf->jwt_leeway, prev->jwt_leeway, 30);

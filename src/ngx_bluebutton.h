@@ -30,6 +30,7 @@ typedef struct {
 
 
 typedef struct ngx_bluebutton_cache_s  ngx_bluebutton_cache_t;
+typedef struct ngx_bluebutton_jwks_s   ngx_bluebutton_jwks_t;
 
 
 typedef struct {
@@ -55,6 +56,7 @@ typedef struct {
     ngx_array_t                  *fhir_types;  /* char *, NUL-terminated */
     ngx_http_complex_value_t     *original_url;
     bb_keyset_t                  *jwt_keys;
+    ngx_bluebutton_jwks_t        *jwks;      /* bluebutton_jwt_keys_url */
     ngx_uint_t                    jwt_algorithms;
     time_t                        jwt_leeway;
     ngx_str_t                     jwt_issuer;
@@ -99,6 +101,7 @@ typedef struct {
     unsigned                      leading:1;
     unsigned                      joined:1;
     unsigned                      flown:1;
+    unsigned                      jwks_fetched:1;
 } ngx_bluebutton_ctx_t;
 
 

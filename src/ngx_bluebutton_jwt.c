@@ -47,6 +47,13 @@ static const bb_jwt_alg_t  bb_jwt_algs[] = {
 };
 
 
+/* the refusals that a newer key set could turn into an allow */
+static const char  bb_jwt_unknown_kid[] =
+    "The access token's key id is not known";
+static const char  bb_jwt_unknown_alg_key[] =
+    "No key of the access token's algorithm is known";
+
+
 static const bb_jwt_alg_t *bb_jwt_alg(const char *name, size_t len);
 static EVP_MD *bb_jwt_md(const char *name);
 static const bb_key_t *bb_jwt_key(const bb_keyset_t *keys,
@@ -58,6 +65,13 @@ static int bb_jwt_claims(json_t *claims, const bb_jwt_policy_t *policy,
     long long now, bb_token_t *out, const char **why);
 static int bb_jwt_audience_ok(json_t *aud, const char *audience);
 static int bb_jwt_scopes(json_t *claims, char *buf, size_t size);
+
+
+int
+bb_jwt_key_unknown(const char *why)
+{
+    return why == bb_jwt_unknown_kid || why == bb_jwt_unknown_alg_key;
+}
 
 
 unsigned
@@ -303,8 +317,7 @@ bb_jwt_key(const bb_keyset_t *keys, const bb_jwt_alg_t *alg,
     }
 
     if (found == 0) {
-        *why = has_kid ? "The access token's key id is not known"
-                       : "No key of the access token's algorithm is known";
+        *why = has_kid ? bb_jwt_unknown_kid : bb_jwt_unknown_alg_key;
         return NULL;
     }
 

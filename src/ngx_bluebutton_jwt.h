@@ -49,6 +49,12 @@ void bb_jwt_exit(void);
 /* The bit of an algorithm name, or 0. */
 unsigned bb_jwt_algorithm(const char *name, size_t len);
 
+/*
+ * Returns 1 when bb_jwt_verify() refused for want of a key: the token
+ * names a key id the set does not have, or no key fits its algorithm.
+ */
+int bb_jwt_key_unknown(const char *why);
+
 /* Returns 1 for three (JWS) or five (JWE) base64url segments. */
 int bb_jwt_looks_like(const char *token, size_t len);
 

@@ -27,6 +27,8 @@ system("openssl req -x509 -newkey rsa:2048 -nodes -days 1"
        . " -keyout '$dir/bluebutton/api.key' -out '$dir/bluebutton/api.crt'"
        . " 2>/dev/null") == 0
     or die "openssl req failed\n";
+system('cp', "$dir/bluebutton/api.crt", "$dir/bluebutton/auth-ca.pem") == 0
+    or die "cp failed\n";
 BB::jwks('jwks-example.json', BB::jwk('rsa1'), BB::jwk('ec256'));
 system('cp', BB::keys_dir() . '/jwks-example.json',
        "$dir/bluebutton/jwks.json") == 0 or die "cp failed\n";

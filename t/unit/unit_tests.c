@@ -777,6 +777,15 @@ test_jwt(void **state)
     token[strlen(token) - 2] ^= 1;
     rc = bb_jwt_verify(token, strlen(token), &set, &policy, 1000, &t, &why);
     assert_int_equal(rc, BB_DECISION_INVALID_TOKEN);
+    assert_false(bb_jwt_key_unknown(why));
+
+    /* a key id the set lacks: the one refusal new keys could change */
+    hs256(secret, "{\"alg\":\"HS256\",\"kid\":\"next\"}", "{\"exp\":2000}",
+          token);
+    rc = bb_jwt_verify(token, strlen(token), &set, &policy, 1000, &t, &why);
+    assert_int_equal(rc, BB_DECISION_INVALID_TOKEN);
+    assert_true(bb_jwt_key_unknown(why));
+    assert_string_equal(why, "The access token's key id is not known");
 
     /* the algorithm must be allowed */
     policy.algorithms = BB_ALG_DEFAULT;

@@ -1,0 +1,630 @@
+/*
+ * The JWKS is fetched by a subrequest to a location of the server, so
+ * that TLS, timeouts, the resolver and keepalive to the authorization
+ * server are the operator's usual proxy_* configuration.  A subrequest
+ * needs a request to hang on: fetches are started by requests that carry
+ * a JWT.
+ *
+ * - Before any keys: the request waits for the fetch (a waited
+ *   subrequest, the worker is not blocked), then is verified; if the
+ *   fetch failed, it gets 503.
+ * - Keys older than their refresh time: a background subrequest, the
+ *   request goes on with the keys it has.
+ * - A key id the keys do not have: at most once per min_refresh, the
+ *   request waits for a fetch and is verified again; otherwise 401.
+ *
+ * The zone holds the JWKS text, its version and the schedule, for all
+ * workers; each worker parses a new version once.  One fetch at a time:
+ * a fetch in progress is left alone for 30 s.  A failed fetch keeps the
+ * keys there are and is tried again after 1, 2, 4 ... seconds, at most
+ * 60 (and at most refresh).
+ */
+
+#include "ngx_bluebutton_jwks.h"
+
+
+#define NGX_BLUEBUTTON_JWKS_ZONE       (256 * 1024)
+#define NGX_BLUEBUTTON_JWKS_STUCK      30
+#define NGX_BLUEBUTTON_JWKS_BACKOFF    60
+
+
+struct ngx_bluebutton_jwks_sh_s {
+    ngx_uint_t                    version;     /* 0: never fetched */
+    time_t                        next;        /* a fetch is due then */
+    time_t                        attempted;   /* the last fetch began */
+    time_t                        fetching;    /* one is under way since */
+    ngx_uint_t                    failures;
+    size_t                        len;
+    u_char                        text[NGX_BLUEBUTTON_JWKS_MAX];
+};
+
+
+typedef struct {
+    ngx_bluebutton_jwks_t        *jwks;
+    ngx_bluebutton_ctx_t         *ctx;         /* of a waiting request */
+} ngx_bluebutton_jwks_fetch_t;
+
+
+static ngx_int_t ngx_bluebutton_jwks_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+static void ngx_bluebutton_jwks_cleanup(void *data);
+static void ngx_bluebutton_jwks_sync(ngx_http_request_t *r,
+    ngx_bluebutton_jwks_t *jwks);
+static ngx_int_t ngx_bluebutton_jwks_fetch(ngx_http_request_t *r,
+    ngx_bluebutton_jwks_t *jwks, ngx_uint_t wait);
+static ngx_int_t ngx_bluebutton_jwks_done(ngx_http_request_t *sr,
+    void *data, ngx_int_t rc);
+static time_t ngx_bluebutton_jwks_max_age(ngx_http_request_t *sr);
+static void ngx_bluebutton_jwks_failed(ngx_http_request_t *sr,
+    ngx_bluebutton_jwks_t *jwks, const char *fmt, ...);
+
+
+char *
+ngx_bluebutton_jwks_conf(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_bluebutton_loc_conf_t  *blcf = conf;
+
+    time_t                  refresh, min_refresh, *tp;
+    ngx_str_t              *value, name, s;
+    ngx_pool_cleanup_t     *cln;
+    ngx_uint_t              i;
+    ngx_shm_zone_t         *shm_zone;
+    ngx_bluebutton_jwks_t  *jwks;
+
+    if (blcf->jwks != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0 || value[1].data[0] != '/') {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" must be a location of this server, such "
+                           "as /_jwks, that proxies to the authorization "
+                           "server's JWKS", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    refresh = 600;
+    min_refresh = 30;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "refresh=", 8) == 0) {
+            s.data = value[i].data + 8;
+            s.len = value[i].len - 8;
+            tp = &refresh;
+
+        } else if (ngx_strncmp(value[i].data, "min_refresh=", 12) == 0) {
+            s.data = value[i].data + 12;
+            s.len = value[i].len - 12;
+            tp = &min_refresh;
+
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        *tp = ngx_parse_time(&s, 1);
+
+        if (*tp == (time_t) NGX_ERROR || *tp == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid \"%V\": a time of a second or more "
+                               "is needed", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (min_refresh > refresh) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"min_refresh\" must not exceed \"refresh\"");
+        return NGX_CONF_ERROR;
+    }
+
+    /* one zone per location asked: its keys are shared by every user */
+
+    name.len = sizeof("bluebutton_jwks:") - 1 + value[1].len;
+    name.data = ngx_pnalloc(cf->pool, name.len);
+    if (name.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_sprintf(name.data, "bluebutton_jwks:%V", &value[1]);
+
+    shm_zone = ngx_shared_memory_add(cf, &name, NGX_BLUEBUTTON_JWKS_ZONE,
+                                     &ngx_bluebutton_module);
+    if (shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    jwks = shm_zone->data;
+
+    if (jwks) {
+        if (jwks->refresh != refresh || jwks->min_refresh != min_refresh) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"%V\" is already used with other "
+                               "\"refresh\" or \"min_refresh\"", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        blcf->jwks = jwks;
+        return NGX_CONF_OK;
+    }
+
+    jwks = ngx_pcalloc(cf->pool, sizeof(ngx_bluebutton_jwks_t));
+    if (jwks == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* a worker's keys go with its configuration */
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_bluebutton_jwks_cleanup;
+    cln->data = jwks;
+
+    jwks->uri = value[1];
+    jwks->refresh = refresh;
+    jwks->min_refresh = min_refresh;
+    jwks->shm_zone = shm_zone;
+
+    shm_zone->init = ngx_bluebutton_jwks_init_zone;
+    shm_zone->data = jwks;
+
+    blcf->jwks = jwks;
+
+    return NGX_CONF_OK;
+}
+
+
+static void
+ngx_bluebutton_jwks_cleanup(void *data)
+{
+    ngx_bluebutton_jwks_t  *jwks = data;
+
+    if (jwks->keys) {
+        bb_keyset_free(jwks->keys);
+        ngx_free(jwks->keys);
+        jwks->keys = NULL;
+    }
+}
+
+
+static ngx_int_t
+ngx_bluebutton_jwks_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_bluebutton_jwks_t  *ojwks = data;
+
+    ngx_bluebutton_jwks_t  *jwks;
+
+    jwks = shm_zone->data;
+
+    if (ojwks) {
+        /* a reload keeps the keys fetched */
+        jwks->sh = ojwks->sh;
+        jwks->shpool = ojwks->shpool;
+        return NGX_OK;
+    }
+
+    jwks->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        jwks->sh = jwks->shpool->data;
+        return NGX_OK;
+    }
+
+    jwks->sh = ngx_slab_calloc(jwks->shpool,
+                               sizeof(ngx_bluebutton_jwks_sh_t));
+    if (jwks->sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    jwks->shpool->data = jwks->sh;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_bluebutton_jwks_get(ngx_http_request_t *r, ngx_bluebutton_jwks_t *jwks,
+    ngx_uint_t unknown_kid, bb_keyset_t **keys, ngx_uint_t *version)
+{
+    time_t                     now;
+    ngx_uint_t                 start, wait;
+    ngx_bluebutton_jwks_sh_t  *sh;
+
+    ngx_bluebutton_jwks_sync(r, jwks);
+
+    sh = jwks->sh;
+    now = ngx_time();
+    start = 0;
+    wait = 0;
+
+    ngx_shmtx_lock(&jwks->shpool->mutex);
+
+    if (sh->fetching && now - sh->fetching < NGX_BLUEBUTTON_JWKS_STUCK) {
+        /* another request, here or in another worker, is fetching */
+
+    } else if (jwks->keys == NULL) {
+        start = now >= sh->next;
+        wait = 1;
+
+    } else if (unknown_kid) {
+        start = now - sh->attempted >= jwks->min_refresh;
+        wait = 1;
+
+    } else {
+        start = now >= sh->next;
+    }
+
+    if (start) {
+        sh->fetching = now;
+        sh->attempted = now;
+    }
+
+    ngx_shmtx_unlock(&jwks->shpool->mutex);
+
+    if (start) {
+        if (ngx_bluebutton_jwks_fetch(r, jwks, wait) == NGX_OK) {
+            if (wait) {
+                return NGX_AGAIN;
+            }
+
+        } else {
+            ngx_shmtx_lock(&jwks->shpool->mutex);
+            sh->fetching = 0;
+            ngx_shmtx_unlock(&jwks->shpool->mutex);
+        }
+
+    } else if (unknown_kid) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "bluebutton: a token names a key \"%V\" does not "
+                      "have; the keys were asked for %T s ago, again no "
+                      "sooner than min_refresh (%T s)",
+                      &jwks->uri, now - sh->attempted, jwks->min_refresh);
+    }
+
+    *keys = jwks->keys;
+    *version = jwks->version;
+
+    return NGX_OK;
+}
+
+
+/* this worker's keys are parsed again when the zone has a new version */
+static void
+ngx_bluebutton_jwks_sync(ngx_http_request_t *r, ngx_bluebutton_jwks_t *jwks)
+{
+    char          err[256];
+    u_char       *text;
+    size_t        len;
+    ngx_uint_t    version;
+    bb_keyset_t  *set;
+
+    if (jwks->sh->version == jwks->version) {
+        return;
+    }
+
+    text = ngx_alloc(NGX_BLUEBUTTON_JWKS_MAX, r->connection->log);
+    if (text == NULL) {
+        return;
+    }
+
+    ngx_shmtx_lock(&jwks->shpool->mutex);
+
+    version = jwks->sh->version;
+    len = jwks->sh->len;
+    ngx_memcpy(text, jwks->sh->text, len);
+
+    ngx_shmtx_unlock(&jwks->shpool->mutex);
+
+    set = ngx_calloc(sizeof(bb_keyset_t), r->connection->log);
+
+    if (set == NULL
+        || bb_keyset_parse((char *) text, len, set, err, sizeof(err)) != 0)
+    {
+        /* it was parsed before it was stored: only memory can fail */
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "bluebutton: the keys from \"%V\" do not read back: %s",
+                      &jwks->uri, set ? err : "out of memory");
+        if (set) {
+            bb_keyset_free(set);
+            ngx_free(set);
+        }
+
+        ngx_free(text);
+        return;
+    }
+
+    ngx_free(text);
+
+    if (jwks->keys) {
+        bb_keyset_free(jwks->keys);
+        ngx_free(jwks->keys);
+    }
+
+    jwks->keys = set;
+    jwks->version = version;
+}
+
+
+static ngx_int_t
+ngx_bluebutton_jwks_fetch(ngx_http_request_t *r, ngx_bluebutton_jwks_t *jwks,
+    ngx_uint_t wait)
+{
+    ngx_http_request_t           *sr;
+    ngx_bluebutton_ctx_t         *ctx;
+    ngx_http_post_subrequest_t   *ps;
+    ngx_bluebutton_jwks_fetch_t  *f;
+
+    f = ngx_palloc(r->pool, sizeof(ngx_bluebutton_jwks_fetch_t));
+    ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
+
+    if (f == NULL || ps == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx = ngx_bluebutton_get_ctx(r);
+
+    f->jwks = jwks;
+    f->ctx = wait ? ctx : NULL;
+
+    ps->handler = ngx_bluebutton_jwks_done;
+    ps->data = f;
+
+    if (ngx_http_subrequest(r, &jwks->uri, NULL, &sr, ps,
+                            NGX_HTTP_SUBREQUEST_IN_MEMORY
+                            | (wait ? NGX_HTTP_SUBREQUEST_WAITED
+                                    : NGX_HTTP_SUBREQUEST_BACKGROUND))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    /* the client's request is not the gateway's: none of it goes along */
+
+    ngx_memzero(&sr->headers_in, sizeof(ngx_http_headers_in_t));
+
+    if (ngx_list_init(&sr->headers_in.headers, sr->pool, 1,
+                      sizeof(ngx_table_elt_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    sr->headers_in.content_length_n = -1;
+    sr->headers_in.keep_alive_n = -1;
+    sr->method = NGX_HTTP_GET;
+    ngx_str_set(&sr->method_name, "GET");
+    sr->request_body = NULL;
+    sr->header_only = 0;
+
+    if (wait && ctx) {
+        ctx->waiting = 1;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "bluebutton: fetching keys from \"%V\"%s", &jwks->uri,
+                   wait ? "" : " in the background");
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_bluebutton_jwks_done(ngx_http_request_t *sr, void *data, ngx_int_t rc)
+{
+    ngx_bluebutton_jwks_fetch_t  *f = data;
+
+    char                       err[256];
+    u_char                    *text;
+    size_t                     len;
+    time_t                     now, max_age, next;
+    ngx_buf_t                 *b;
+    bb_keyset_t               *set;
+    ngx_uint_t                 same, n, level;
+    ngx_bluebutton_jwks_t     *jwks;
+    ngx_bluebutton_jwks_sh_t  *sh;
+
+    jwks = f->jwks;
+    sh = jwks->sh;
+
+    if (f->ctx) {
+        /* the waiting request runs its access phase again */
+        f->ctx->waiting = 0;
+        f->ctx->jwks_fetched = 1;
+        f->ctx = NULL;
+    }
+
+    if (sh->fetching == 0) {
+        /* already done: a subrequest finalized twice */
+        return NGX_OK;
+    }
+
+    if (rc != NGX_OK && rc != NGX_DONE && rc != NGX_HTTP_OK) {
+        ngx_bluebutton_jwks_failed(sr, jwks, "the fetch failed (%i)", rc);
+        return NGX_OK;
+    }
+
+    if (sr->headers_out.status != NGX_HTTP_OK) {
+        ngx_bluebutton_jwks_failed(sr, jwks, "\"%V\" answered %ui",
+                                   &jwks->uri, sr->headers_out.status);
+        return NGX_OK;
+    }
+
+    b = NULL;
+
+    if (sr->out && sr->out->buf) {
+        b = sr->out->buf;
+
+    } else if (sr->upstream) {
+        b = &sr->upstream->buffer;
+    }
+
+    len = b ? (size_t) (b->last - b->pos) : 0;
+
+    if (len == 0) {
+        ngx_bluebutton_jwks_failed(sr, jwks, "\"%V\" answered nothing",
+                                   &jwks->uri);
+        return NGX_OK;
+    }
+
+    if (len > NGX_BLUEBUTTON_JWKS_MAX) {
+        ngx_bluebutton_jwks_failed(sr, jwks, "its JWKS is larger than %uz "
+                                   "bytes", (size_t) NGX_BLUEBUTTON_JWKS_MAX);
+        return NGX_OK;
+    }
+
+    text = b->pos;
+
+    /* the same checks as keys read from a file */
+
+    set = ngx_calloc(sizeof(bb_keyset_t), sr->connection->log);
+    if (set == NULL) {
+        ngx_bluebutton_jwks_failed(sr, jwks, "out of memory");
+        return NGX_OK;
+    }
+
+    if (bb_keyset_parse((char *) text, len, set, err, sizeof(err)) != 0) {
+        bb_keyset_free(set);
+        ngx_free(set);
+        ngx_bluebutton_jwks_failed(sr, jwks, "%s", err);
+        return NGX_OK;
+    }
+
+    n = set->n;
+    bb_keyset_free(set);
+    ngx_free(set);
+
+    if (n == 0) {
+        ngx_bluebutton_jwks_failed(sr, jwks, "it holds no key");
+        return NGX_OK;
+    }
+
+    now = ngx_time();
+    max_age = ngx_bluebutton_jwks_max_age(sr);
+
+    /* Cache-Control: max-age may shorten refresh, not below min_refresh */
+
+    next = jwks->refresh;
+
+    if (max_age >= 0 && max_age < next) {
+        next = ngx_max(max_age, jwks->min_refresh);
+    }
+
+    ngx_shmtx_lock(&jwks->shpool->mutex);
+
+    same = sh->version && sh->len == len
+           && ngx_memcmp(sh->text, text, len) == 0;
+
+    if (!same) {
+        ngx_memcpy(sh->text, text, len);
+        sh->len = len;
+        sh->version++;
+    }
+
+    sh->next = now + next;
+    sh->failures = 0;
+    sh->fetching = 0;
+
+    ngx_shmtx_unlock(&jwks->shpool->mutex);
+
+    level = same ? NGX_LOG_INFO : NGX_LOG_NOTICE;
+
+    ngx_log_error(level, sr->connection->log, 0,
+                  "bluebutton: %s %ui keys from \"%V\", next fetch in %T s",
+                  same ? "the same" : "new", n, &jwks->uri, next);
+
+    return NGX_OK;
+}
+
+
+/* max-age of the response's Cache-Control, or -1 */
+static time_t
+ngx_bluebutton_jwks_max_age(ngx_http_request_t *sr)
+{
+    u_char            *p, *last;
+    time_t             age;
+    ngx_uint_t         i, n;
+    ngx_table_elt_t  **h;
+
+#if (nginx_version >= 1023000)
+    ngx_table_elt_t   *e, *list[16];
+
+    n = 0;
+
+    for (e = sr->headers_out.cache_control; e && n < 16; e = e->next) {
+        list[n++] = e;
+    }
+
+    h = list;
+
+#else
+    n = sr->headers_out.cache_control.nelts;
+    h = sr->headers_out.cache_control.elts;
+#endif
+
+    for (i = 0; i < n; i++) {
+        p = h[i]->value.data;
+        last = p + h[i]->value.len;
+
+        p = ngx_strlcasestrn(p, last, (u_char *) "max-age=", 8 - 1);
+        if (p == NULL) {
+            continue;
+        }
+
+        p += 8;
+        age = 0;
+
+        while (p < last && *p >= '0' && *p <= '9' && age < 100000000) {
+            age = age * 10 + (*p++ - '0');
+        }
+
+        return age;
+    }
+
+    return -1;
+}
+
+
+static void
+ngx_bluebutton_jwks_failed(ngx_http_request_t *sr,
+    ngx_bluebutton_jwks_t *jwks, const char *fmt, ...)
+{
+    u_char                    *p, buf[512];
+    time_t                     backoff;
+    va_list                    args;
+    ngx_uint_t                 have;
+    ngx_bluebutton_jwks_sh_t  *sh;
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(buf, buf + sizeof(buf), fmt, args);
+    va_end(args);
+
+    sh = jwks->sh;
+
+    ngx_shmtx_lock(&jwks->shpool->mutex);
+
+    backoff = (time_t) 1 << ngx_min(sh->failures, 6);
+    backoff = ngx_min(backoff, ngx_min(jwks->refresh,
+                                       NGX_BLUEBUTTON_JWKS_BACKOFF));
+
+    sh->failures++;
+    sh->next = ngx_time() + backoff;
+    sh->fetching = 0;
+    have = sh->version != 0;
+
+    ngx_shmtx_unlock(&jwks->shpool->mutex);
+
+    ngx_log_error(NGX_LOG_ERR, sr->connection->log, 0,
+                  "bluebutton: fetching keys from \"%V\" failed: %*s; %s, "
+                  "tried again in %T s", &jwks->uri, p - buf, buf,
+                  have ? "the keys fetched before stay in use"
+                       : "JWTs get 503 until keys are fetched",
+                  backoff);
+}
+
