@@ -12,7 +12,7 @@
 
 
 typedef enum {
-    NGX_BLUEBUTTON_CACHE_NONE = 0,     /* not asked: $bluebutton_cache_status "" */
+    NGX_BLUEBUTTON_CACHE_NONE = 0,     /* not asked: an empty variable */
     NGX_BLUEBUTTON_CACHE_HIT,
     NGX_BLUEBUTTON_CACHE_MISS,
     NGX_BLUEBUTTON_CACHE_EXPIRED,
