@@ -726,6 +726,10 @@ ngx_bluebutton_cleanup(void *data)
         ngx_delete_posted_event(&ctx->resume);
     }
 
+    if (ctx->jwks_poll.timer_set) {
+        ngx_del_timer(&ctx->jwks_poll);
+    }
+
     ngx_bluebutton_flight_land(ctx);
 }
 

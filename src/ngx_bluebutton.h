@@ -89,6 +89,8 @@ typedef struct {
     ngx_bluebutton_redis_cmd_t   *cmd;       /* in flight, or NULL */
     uint64_t                      asked;     /* when Redis was asked, us */
     ngx_event_t                   resume;
+    ngx_event_t                   jwks_poll; /* for keys being fetched */
+    ngx_uint_t                    jwks_polls;
     unsigned                      waiting:1;
     unsigned                      hashed:1;
     unsigned                      missing:1;  /* no bearer credentials */

@@ -7,7 +7,8 @@
  *
  * - Before any keys: the request waits for the fetch (a waited
  *   subrequest, the worker is not blocked), then is verified; if the
- *   fetch failed, it gets 503.
+ *   fetch failed, it gets 503.  Requests that come while that fetch is
+ *   under way (in any worker) look again every 50 ms, for up to 5 s.
  * - Keys older than their refresh time: a background subrequest, the
  *   request goes on with the keys it has.
  * - A key id the keys do not have: at most once per min_refresh, the
@@ -26,6 +27,10 @@
 #define NGX_BLUEBUTTON_JWKS_ZONE       (256 * 1024)
 #define NGX_BLUEBUTTON_JWKS_STUCK      30
 #define NGX_BLUEBUTTON_JWKS_BACKOFF    60
+
+/* a request without keys looks again this often, this many times */
+#define NGX_BLUEBUTTON_JWKS_POLL       50
+#define NGX_BLUEBUTTON_JWKS_POLLS      100
 
 
 struct ngx_bluebutton_jwks_sh_s {
@@ -48,6 +53,7 @@ typedef struct {
 static ngx_int_t ngx_bluebutton_jwks_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static void ngx_bluebutton_jwks_cleanup(void *data);
+static void ngx_bluebutton_jwks_poll(ngx_event_t *ev);
 static void ngx_bluebutton_jwks_sync(ngx_http_request_t *r,
     ngx_bluebutton_jwks_t *jwks);
 static ngx_int_t ngx_bluebutton_jwks_fetch(ngx_http_request_t *r,
@@ -234,7 +240,8 @@ ngx_bluebutton_jwks_get(ngx_http_request_t *r, ngx_bluebutton_jwks_t *jwks,
     ngx_uint_t unknown_kid, bb_keyset_t **keys, ngx_uint_t *version)
 {
     time_t                     now;
-    ngx_uint_t                 start, wait;
+    ngx_uint_t                 start, wait, busy;
+    ngx_bluebutton_ctx_t      *ctx;
     ngx_bluebutton_jwks_sh_t  *sh;
 
     ngx_bluebutton_jwks_sync(r, jwks);
@@ -243,11 +250,13 @@ ngx_bluebutton_jwks_get(ngx_http_request_t *r, ngx_bluebutton_jwks_t *jwks,
     now = ngx_time();
     start = 0;
     wait = 0;
+    busy = 0;
 
     ngx_shmtx_lock(&jwks->shpool->mutex);
 
     if (sh->fetching && now - sh->fetching < NGX_BLUEBUTTON_JWKS_STUCK) {
         /* another request, here or in another worker, is fetching */
+        busy = 1;
 
     } else if (jwks->keys == NULL) {
         start = now >= sh->next;
@@ -280,6 +289,25 @@ ngx_bluebutton_jwks_get(ngx_http_request_t *r, ngx_bluebutton_jwks_t *jwks,
             ngx_shmtx_unlock(&jwks->shpool->mutex);
         }
 
+    } else if (busy && jwks->keys == NULL) {
+
+        /* the first keys are on their way: wait for them, not 503 */
+
+        ctx = ngx_bluebutton_get_ctx(r);
+
+        if (ctx && ctx->jwks_polls < NGX_BLUEBUTTON_JWKS_POLLS) {
+            ctx->jwks_polls++;
+            ctx->waiting = 1;
+
+            ctx->jwks_poll.handler = ngx_bluebutton_jwks_poll;
+            ctx->jwks_poll.data = ctx;
+            ctx->jwks_poll.log = r->connection->log;
+
+            ngx_add_timer(&ctx->jwks_poll, NGX_BLUEBUTTON_JWKS_POLL);
+
+            return NGX_AGAIN;
+        }
+
     } else if (unknown_kid) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "bluebutton: a token names a key \"%V\" does not "
@@ -292,6 +320,18 @@ ngx_bluebutton_jwks_get(ngx_http_request_t *r, ngx_bluebutton_jwks_t *jwks,
     *version = jwks->version;
 
     return NGX_OK;
+}
+
+
+static void
+ngx_bluebutton_jwks_poll(ngx_event_t *ev)
+{
+    ngx_bluebutton_ctx_t  *ctx = ev->data;
+
+    /* the access phase asks again: keys, a failure, or still fetching */
+
+    ctx->waiting = 0;
+    ngx_post_event(&ctx->resume, &ngx_posted_events);
 }
 
 

@@ -205,6 +205,67 @@ BB::start_control(undef, one => main::expect_fetches(1));
 
 
 
+=== TEST 5b: requests that come while the first fetch is under way wait for it
+--- init
+my $count = "$main::Dir/slow-fetches";
+unlink $count;
+BB::serve(1992, sub {
+    my ($c) = @_;
+    while (my $h = <$c>) { last if $h =~ /^\r?\n$/ }
+    BB::sleep(0.5);
+    my $body = do { local (@ARGV, $/) = ("$main::Dir/jwks-url-rsa1.json"); <> };
+    open my $fh, '>>', $count or die;
+    print $fh "fetch\n";
+    close $fh;
+    print $c "HTTP/1.1 200 OK\r\nContent-Length: " . length($body)
+             . "\r\nConnection: close\r\n\r\n$body";
+    close $c;
+});
+BB::start_control(undef,
+    burst => sub {
+        my @pids;
+        for (1 .. 6) {
+            my $pid = fork;
+            if ($pid == 0) {
+                POSIX::_exit(BB::status_of('/p', $main::Rsa1) == 200 ? 0 : 1);
+            }
+            push @pids, $pid;
+            BB::sleep(0.05);
+        }
+        my $failed = 0;
+        for (@pids) { waitpid $_, 0; $failed++ if $? }
+        die "$failed of 6 requests were not allowed\n" if $failed;
+        open my $fh, '<', $count or die "no fetch\n";
+        my @n = <$fh>;
+        die scalar(@n) . " fetches, not 1\n" unless @n == 1;
+    });
+--- config
+    location /p {
+        bluebutton on;
+        bluebutton_jwt_keys_url /_jwks;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+
+    location = /_jwks {
+        internal;
+        proxy_pass http://127.0.0.1:1992/jwks.json;
+        subrequest_output_buffer_size 64k;
+    }
+
+    location /control/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_CONTROL_PORT;
+        proxy_read_timeout 30s;
+    }
+--- request
+GET /control/do/burst
+--- response_body
+ok
+--- timeout: 10
+--- no_error_log
+[error]
+
+
+
 === TEST 6: the server fails later: 500, garbage, a private key, nothing; the keys stay
 --- init
 BB::start_control(undef,
