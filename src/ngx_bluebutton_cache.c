@@ -17,6 +17,7 @@
 
 #include "ngx_bluebutton_cache.h"
 #include "ngx_bluebutton_entry.h"
+#include "ngx_bluebutton_lookup.h"
 #include "ngx_bluebutton_metrics.h"
 
 
@@ -679,8 +680,8 @@ ngx_bluebutton_cache_keys(ngx_bluebutton_ctx_t *ctx, ngx_str_t *prefix,
 
     if (e->found) {
         keys[n].data = p;
-        p = ngx_slprintf(p, last, "%Vgrant:%s:%s", prefix,
-                         e->token.client_id, e->token.patient);
+        p = ngx_bluebutton_grant_key(p, last, prefix, e->token.client_id,
+                                     e->token.patient);
         keys[n].len = p - keys[n].data;
         n++;
 

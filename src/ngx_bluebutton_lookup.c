@@ -21,11 +21,6 @@
 #include "ngx_bluebutton_metrics.h"
 
 
-/* bluebutton_redis_prefix is at most 64 characters */
-#define NGX_BLUEBUTTON_GRANT_KEY_MAX                                          \
-    (64 + sizeof("grant::") - 1 + BB_CLIENT_MAX + BB_PATIENT_MAX)
-
-
 static void ngx_bluebutton_lookup_reply(void *data, redisReply *reply,
     const char *err);
 static ngx_int_t ngx_bluebutton_lookup_plain(ngx_http_request_t *r,
@@ -66,6 +61,9 @@ static ngx_int_t ngx_bluebutton_lookup_unavailable(ngx_http_request_t *r,
 static ngx_uint_t ngx_bluebutton_lookup_same(redisReply *rr, const char *s);
 static void ngx_bluebutton_lookup_unknown(ngx_http_request_t *r,
     ngx_bluebutton_ctx_t *ctx);
+static ngx_int_t ngx_bluebutton_lookup_grant_key(ngx_http_request_t *r,
+    ngx_str_t *prefix, const char *client, const char *patient,
+    ngx_str_t *key);
 
 
 /* patterns, not cjson: a JSON decode per request would double its cost */
@@ -175,8 +173,8 @@ ngx_bluebutton_lookup_record_reply(void *data, redisReply *reply,
 {
     ngx_bluebutton_ctx_t  *ctx = data;
 
-    u_char                     *grant;
     size_t                      argvlen[2];
+    ngx_str_t                   grant;
     bb_token_t                 *token;
     const char                 *argv[2];
     ngx_http_request_t         *r;
@@ -210,8 +208,10 @@ ngx_bluebutton_lookup_record_reply(void *data, redisReply *reply,
 
     bscf = ngx_http_get_module_srv_conf(r, ngx_bluebutton_module);
 
-    grant = ngx_pnalloc(r->pool, NGX_BLUEBUTTON_GRANT_KEY_MAX);
-    if (grant == NULL) {
+    if (ngx_bluebutton_lookup_grant_key(r, &bscf->prefix, token->client_id,
+                                        token->patient, &grant)
+        != NGX_OK)
+    {
         (void) ngx_bluebutton_lookup_unavailable(r, ctx, "out of memory");
         goto done;
     }
@@ -219,11 +219,8 @@ ngx_bluebutton_lookup_record_reply(void *data, redisReply *reply,
     argv[0] = "GET";
     argvlen[0] = 3;
 
-    argv[1] = (const char *) grant;
-    argvlen[1] = ngx_snprintf(grant, NGX_BLUEBUTTON_GRANT_KEY_MAX,
-                              "%Vgrant:%s:%s", &bscf->prefix,
-                              token->client_id, token->patient)
-                 - grant;
+    argv[1] = (const char *) grant.data;
+    argvlen[1] = grant.len;
 
     bb_memo_store((const char *) ctx->token_hash, token->client_id,
                   token->patient);
@@ -276,14 +273,15 @@ static ngx_int_t
 ngx_bluebutton_lookup_pair(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
     ngx_bluebutton_srv_conf_t *bscf, const bb_memo_entry_t *memo)
 {
-    u_char      *grant;
     size_t       argvlen[3];
     const char  *argv[3];
 
-    grant = ngx_pnalloc(r->pool, bscf->prefix.len + sizeof("grant::") - 1
-                                 + ngx_strlen(memo->client_id)
-                                 + ngx_strlen(memo->patient));
-    if (grant == NULL) {
+    /* kept: the memo entry may be taken by another token meanwhile */
+
+    if (ngx_bluebutton_lookup_grant_key(r, &bscf->prefix, memo->client_id,
+                                        memo->patient, &ctx->grant_key)
+        != NGX_OK)
+    {
         return ngx_bluebutton_lookup_unavailable(r, ctx, "out of memory");
     }
 
@@ -293,14 +291,7 @@ ngx_bluebutton_lookup_pair(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
     argv[1] = (const char *) ctx->token_key.data;
     argvlen[1] = ctx->token_key.len;
 
-    /* kept: the memo entry may be taken by another token meanwhile */
-
-    ctx->grant_key.data = grant;
-    ctx->grant_key.len = ngx_sprintf(grant, "%Vgrant:%s:%s", &bscf->prefix,
-                                     memo->client_id, memo->patient)
-                         - grant;
-
-    argv[2] = (const char *) grant;
+    argv[2] = (const char *) ctx->grant_key.data;
     argvlen[2] = ctx->grant_key.len;
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -386,8 +377,8 @@ ngx_bluebutton_lookup_pair_done(ngx_http_request_t *r,
 
     bscf = ngx_http_get_module_srv_conf(r, ngx_bluebutton_module);
 
-    p = ngx_snprintf(key, sizeof(key), "%Vgrant:%s:%s", &bscf->prefix,
-                     token->client_id, token->patient);
+    p = ngx_bluebutton_grant_key(key, key + sizeof(key), &bscf->prefix,
+                                 token->client_id, token->patient);
 
     if ((size_t) (p - key) != ctx->grant_key.len
         || ngx_memcmp(key, ctx->grant_key.data, p - key) != 0)
@@ -685,20 +676,22 @@ ngx_bluebutton_lookup_jwt_start(ngx_http_request_t *r,
     ngx_bluebutton_ctx_t *ctx, ngx_bluebutton_srv_conf_t *bscf)
 {
     int          argc;
-    u_char      *grant, *revoked;
+    u_char      *revoked;
     size_t       argvlen[3];
+    ngx_str_t    grant;
     const char  *argv[3];
     bb_token_t  *t;
 
     t = ctx->token;
 
-    grant = ngx_pnalloc(r->pool, bscf->prefix.len + sizeof("grant::") - 1
-                                 + ngx_strlen(t->client_id)
-                                 + ngx_strlen(t->patient));
     revoked = ngx_pnalloc(r->pool, bscf->prefix.len + sizeof("revoked:") - 1
                                    + ngx_strlen(t->jti));
 
-    if (grant == NULL || revoked == NULL) {
+    if (revoked == NULL
+        || ngx_bluebutton_lookup_grant_key(r, &bscf->prefix, t->client_id,
+                                           t->patient, &grant)
+           != NGX_OK)
+    {
         return ngx_bluebutton_lookup_unavailable(r, ctx, "out of memory");
     }
 
@@ -706,10 +699,8 @@ ngx_bluebutton_lookup_jwt_start(ngx_http_request_t *r,
     argv[argc] = "MGET";
     argvlen[argc++] = 4;
 
-    argv[argc] = (const char *) grant;
-    argvlen[argc++] = ngx_sprintf(grant, "%Vgrant:%s:%s", &bscf->prefix,
-                                  t->client_id, t->patient)
-                      - grant;
+    argv[argc] = (const char *) grant.data;
+    argvlen[argc++] = grant.len;
 
     if (t->jti[0]) {
         argv[argc] = (const char *) revoked;
@@ -774,6 +765,33 @@ ngx_bluebutton_lookup_jwt_done(ngx_http_request_t *r,
                           && reply->element[1]->type == REDIS_REPLY_STRING;
 
     ngx_bluebutton_lookup_decide(r, ctx, reply->element[0]);
+}
+
+
+u_char *
+ngx_bluebutton_grant_key(u_char *p, u_char *last, ngx_str_t *prefix,
+    const char *client, const char *patient)
+{
+    return ngx_slprintf(p, last, "%Vgrant:%s:%s", prefix, client, patient);
+}
+
+
+static ngx_int_t
+ngx_bluebutton_lookup_grant_key(ngx_http_request_t *r, ngx_str_t *prefix,
+    const char *client, const char *patient, ngx_str_t *key)
+{
+    key->data = ngx_pnalloc(r->pool, NGX_BLUEBUTTON_GRANT_KEY_MAX);
+    if (key->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    key->len = ngx_bluebutton_grant_key(key->data,
+                                        key->data
+                                        + NGX_BLUEBUTTON_GRANT_KEY_MAX,
+                                        prefix, client, patient)
+               - key->data;
+
+    return NGX_OK;
 }
 
 
