@@ -209,6 +209,7 @@ BB::start_control(undef, one => main::expect_fetches(1));
 --- init
 my $count = "$main::Dir/slow-fetches";
 unlink $count;
+BB::stop_redis(1992);    # a fault test's Redis may still hold the port
 BB::serve(1992, sub {
     my ($c) = @_;
     while (my $h = <$c>) { last if $h =~ /^\r?\n$/ }
