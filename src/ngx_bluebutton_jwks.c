@@ -248,6 +248,18 @@ ngx_bluebutton_jwks_get(ngx_http_request_t *r, ngx_bluebutton_jwks_t *jwks,
 
     sh = jwks->sh;
     now = ngx_time();
+
+    /*
+     * Keys there and not due: the common case takes no lock.  A stale read
+     * of "next" only sends the request to the locked decision below.
+     */
+
+    if (jwks->keys && !unknown_kid && now < sh->next) {
+        *keys = jwks->keys;
+        *version = jwks->version;
+        return NGX_OK;
+    }
+
     start = 0;
     wait = 0;
     busy = 0;
