@@ -22,6 +22,8 @@
 #include "ngx_bluebutton_cache.h"
 #include "ngx_bluebutton_tracking.h"
 #include "ngx_bluebutton_jwks.h"
+#include "ngx_bluebutton_tls.h"
+#include "ngx_bluebutton_sentinel.h"
 
 
 static ngx_int_t ngx_bluebutton_handler(ngx_http_request_t *r);
@@ -57,6 +59,10 @@ static char *ngx_bluebutton_redis(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_bluebutton_redis_auth(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_bluebutton_redis_sentinel(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_bluebutton_auth_args(ngx_conf_t *cf, ngx_str_t *user,
+    ngx_str_t *password);
 static char *ngx_bluebutton_scope(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_bluebutton_fhir_types(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -266,6 +272,90 @@ static ngx_command_t  ngx_bluebutton_commands[] = {
       NGX_HTTP_SRV_CONF_OFFSET,
       offsetof(ngx_bluebutton_srv_conf_t, redis.database),
       &ngx_bluebutton_database_p },
+
+    { ngx_string("bluebutton_redis_sentinel"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_2MORE,
+      ngx_bluebutton_redis_sentinel,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("bluebutton_redis_sentinel_auth"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE12,
+      ngx_bluebutton_redis_auth,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      1,
+      NULL },
+
+    { ngx_string("bluebutton_redis_ssl"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_bluebutton_srv_conf_t, tls.enable),
+      NULL },
+
+    { ngx_string("bluebutton_redis_ssl_verify"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_bluebutton_srv_conf_t, tls.verify),
+      NULL },
+
+    { ngx_string("bluebutton_redis_ssl_verify_depth"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_bluebutton_srv_conf_t, tls.verify_depth),
+      NULL },
+
+    { ngx_string("bluebutton_redis_ssl_trusted_certificate"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_bluebutton_srv_conf_t, tls.trusted_certificate),
+      NULL },
+
+    { ngx_string("bluebutton_redis_ssl_certificate"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_bluebutton_srv_conf_t, tls.certificate),
+      NULL },
+
+    { ngx_string("bluebutton_redis_ssl_certificate_key"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_bluebutton_srv_conf_t, tls.certificate_key),
+      NULL },
+
+    { ngx_string("bluebutton_redis_ssl_name"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_bluebutton_srv_conf_t, tls.name),
+      NULL },
+
+    { ngx_string("bluebutton_redis_ssl_ciphers"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_bluebutton_srv_conf_t, tls.ciphers),
+      NULL },
+
+    { ngx_string("bluebutton_redis_ssl_protocols"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_1MORE,
+      ngx_conf_set_bitmask_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_bluebutton_srv_conf_t, tls.protocols),
+      &ngx_bluebutton_tls_protocols },
+
+    { ngx_string("bluebutton_redis_ssl_session_reuse"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_bluebutton_srv_conf_t, tls.session_reuse),
+      NULL },
 
     { ngx_string("bluebutton_redis_prefix"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
@@ -837,9 +927,12 @@ ngx_bluebutton_create_srv_conf(ngx_conf_t *cf)
      *
      *     bscf->redis.addr = { 0, NULL };
      *     bscf->redis.host = { 0, NULL };
-     *     bscf->redis.path = { 0, NULL };
+     *     bscf->redis.sockaddr = NULL;
      *     bscf->redis.user = { 0, NULL };
      *     bscf->redis.password = { 0, NULL };
+     *     bscf->redis.sentinel = NULL;
+     *     bscf->redis.sentinel_user = { 0, NULL };
+     *     bscf->redis.sentinel_password = { 0, NULL };
      *     bscf->prefix = { 0, NULL };
      *     bscf->peer = NULL;
      */
@@ -848,6 +941,8 @@ ngx_bluebutton_create_srv_conf(ngx_conf_t *cf)
 
     bscf->redis.timeout = NGX_CONF_UNSET_MSEC;
     bscf->redis.database = NGX_CONF_UNSET;
+
+    ngx_bluebutton_tls_init_conf(&bscf->tls);
 
     return bscf;
 }
@@ -864,18 +959,34 @@ ngx_bluebutton_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     own = conf->redis.addr.data != NULL
           || conf->redis.timeout != NGX_CONF_UNSET_MSEC
           || conf->redis.password.data != NULL
-          || conf->redis.database != NGX_CONF_UNSET;
+          || conf->redis.database != NGX_CONF_UNSET
+          || conf->redis.sentinel_password.data != NULL
+          || ngx_bluebutton_tls_configured(&conf->tls);
+
+    /* bluebutton_redis or bluebutton_redis_sentinel: one replaces the other */
 
     if (conf->redis.addr.data == NULL) {
         conf->redis.addr = prev->redis.addr;
         conf->redis.host = prev->redis.host;
-        conf->redis.port = prev->redis.port;
-        conf->redis.path = prev->redis.path;
+        conf->redis.sockaddr = prev->redis.sockaddr;
+        conf->redis.socklen = prev->redis.socklen;
+        conf->redis.sentinel = prev->redis.sentinel;
     }
 
     if (conf->redis.password.data == NULL) {
         conf->redis.user = prev->redis.user;
         conf->redis.password = prev->redis.password;
+    }
+
+    if (conf->redis.sentinel_password.data == NULL) {
+        conf->redis.sentinel_user = prev->redis.sentinel_user;
+        conf->redis.sentinel_password = prev->redis.sentinel_password;
+    }
+
+    if (ngx_bluebutton_tls_merge(cf, &conf->tls, &prev->tls)
+        != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
     }
 
     ngx_conf_merge_msec_value(conf->redis.timeout, prev->redis.timeout, 300);
@@ -891,6 +1002,32 @@ ngx_bluebutton_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->redis.addr.data == NULL) {
         return NGX_CONF_OK;
+    }
+
+    if (conf->redis.sentinel_password.len && conf->redis.sentinel == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"bluebutton_redis_sentinel_auth\" is set but "
+                           "Redis is \"%V\", not found through "
+                           "\"bluebutton_redis_sentinel\"",
+                           &conf->redis.addr);
+        return NGX_CONF_ERROR;
+    }
+
+    conf->redis.tls = NULL;
+
+    if (conf->tls.enable) {
+        if (conf->redis.sentinel == NULL
+            && conf->redis.sockaddr->sa_family == AF_UNIX)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"bluebutton_redis_ssl\" is on but "
+                               "\"bluebutton_redis\" is the unix socket "
+                               "\"%V\": Redis speaks TLS over TCP only",
+                               &conf->redis.addr);
+            return NGX_CONF_ERROR;
+        }
+
+        conf->redis.tls = &conf->tls;
     }
 
     if (own) {
@@ -928,6 +1065,11 @@ ngx_bluebutton_add_peer(ngx_conf_t *cf, ngx_bluebutton_redis_conf_t *rcf)
     }
 
     peer->conf = *rcf;
+    peer->name = rcf->addr;
+
+    if (rcf->tls && ngx_bluebutton_tls_create(cf, rcf->tls) != NGX_OK) {
+        return NULL;
+    }
 
     pp = ngx_array_push(&bmcf->peers);
     if (pp == NULL) {
@@ -1064,8 +1206,9 @@ ngx_bluebutton_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         if (bscf->peer == NULL) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "\"bluebutton\" is on but no "
-                               "\"bluebutton_redis\" is configured for "
-                               "this server");
+                               "\"bluebutton_redis\" or "
+                               "\"bluebutton_redis_sentinel\" is "
+                               "configured for this server");
             return NGX_CONF_ERROR;
         }
     }
@@ -1092,6 +1235,12 @@ ngx_bluebutton_init_process(ngx_cycle_t *cycle)
     for (i = 0; i < bmcf->peers.nelts; i++) {
         peers[i]->log = cycle->log;
         peers[i]->state = NGX_BLUEBUTTON_REDIS_UNTRIED;
+
+        if (peers[i]->conf.sentinel
+            && ngx_bluebutton_sentinel_init(peers[i], cycle) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
 
         if (peers[i]->caches
             && ngx_bluebutton_tracking_init(peers[i], cycle) != NGX_OK)
@@ -1124,6 +1273,10 @@ ngx_bluebutton_exit_process(ngx_cycle_t *cycle)
         ngx_bluebutton_redis_close(peers[i], "the worker is exiting");
         ngx_bluebutton_redis_set_state(peers[i],
                                        NGX_BLUEBUTTON_REDIS_UNTRIED);
+
+        if (peers[i]->sentinel) {
+            ngx_bluebutton_sentinel_exit(peers[i]->sentinel);
+        }
     }
 
     ngx_bluebutton_token_exit();
@@ -1136,8 +1289,12 @@ ngx_bluebutton_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_bluebutton_srv_conf_t  *bscf = conf;
 
-    char       *rv;
     ngx_str_t  *value;
+
+    if (bscf->redis.sentinel) {
+        return "cannot be used with \"bluebutton_redis_sentinel\" in the "
+               "same block: give Redis' address or its sentinels, not both";
+    }
 
     if (bscf->redis.addr.data) {
         return "is duplicate";
@@ -1145,36 +1302,64 @@ ngx_bluebutton_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    rv = ngx_bluebutton_redis_parse_addr(cf, &bscf->redis, &value[1]);
-
-    return rv;
+    return ngx_bluebutton_redis_parse_addr(cf, &bscf->redis, &value[1]);
 }
 
 
+static char *
+ngx_bluebutton_redis_sentinel(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_bluebutton_srv_conf_t  *bscf = conf;
+
+    if (bscf->redis.sentinel) {
+        return "is duplicate";
+    }
+
+    if (bscf->redis.addr.data) {
+        return "cannot be used with \"bluebutton_redis\" in the same block: "
+               "give Redis' address or its sentinels, not both";
+    }
+
+    return ngx_bluebutton_sentinel_conf(cf, &bscf->redis);
+}
+
+
+/* bluebutton_redis_auth, and bluebutton_redis_sentinel_auth (offset 1) */
 static char *
 ngx_bluebutton_redis_auth(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_bluebutton_srv_conf_t  *bscf = conf;
 
+    if (cmd->offset) {
+        return ngx_bluebutton_auth_args(cf, &bscf->redis.sentinel_user,
+                                        &bscf->redis.sentinel_password);
+    }
+
+    return ngx_bluebutton_auth_args(cf, &bscf->redis.user,
+                                    &bscf->redis.password);
+}
+
+
+static char *
+ngx_bluebutton_auth_args(ngx_conf_t *cf, ngx_str_t *user, ngx_str_t *password)
+{
     ngx_str_t  *value;
 
-    if (bscf->redis.password.data) {
+    if (password->data) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
 
     if (cf->args->nelts == 3) {
-        bscf->redis.user = value[1];
-        bscf->redis.password = value[2];
+        *user = value[1];
+        *password = value[2];
 
     } else {
-        bscf->redis.password = value[1];
+        *password = value[1];
     }
 
-    if (bscf->redis.password.len == 0
-        || (cf->args->nelts == 3 && bscf->redis.user.len == 0))
-    {
+    if (password->len == 0 || (cf->args->nelts == 3 && user->len == 0)) {
         return "takes a non-empty user and password";
     }
 

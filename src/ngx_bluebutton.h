@@ -35,6 +35,7 @@ typedef struct ngx_bluebutton_jwks_s   ngx_bluebutton_jwks_t;
 
 typedef struct {
     ngx_bluebutton_redis_conf_t   redis;
+    ngx_bluebutton_tls_conf_t     tls;
     ngx_str_t                     prefix;
     ngx_bluebutton_redis_peer_t  *peer;
     ngx_bluebutton_cache_t       *cache;

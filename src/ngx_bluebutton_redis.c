@@ -1,88 +1,89 @@
 /*
- * hiredis' event hooks mapped onto an nginx connection that wraps the
- * Redis socket.  Events are level-triggered, as hiredis reads at most one
- * buffer per call and expects to be called again while data is waiting.
- * Commands queued while the worker handles events are written together
- * from a posted write event, at the end of the same loop iteration; only
- * a write that would block waits for the socket.
+ * Redis connections of a worker, on nginx's own connections: connect and
+ * TLS handshake without blocking, commands formatted by hiredis into an
+ * output buffer, replies parsed by hiredis' reader.  Commands queued while
+ * the worker handles events are written together from a posted write
+ * event, at the end of the same loop iteration; only a write that would
+ * block waits for the socket.
  *
- * Replies are matched to commands by hiredis' FIFO of callbacks.  A
- * command whose request went away is only marked cancelled, so that its
- * reply is still consumed in order and never given to anyone else.  A
- * command that times out closes the connection: the replies of a stalled
- * server are never waited for by later requests.
+ * Replies are matched to commands in order.  A command whose request went
+ * away is only marked cancelled, so that its reply is still consumed in
+ * order and never given to anyone else.  A command that times out closes
+ * the connection: the replies of a stalled server are never waited for by
+ * later requests.  Commands may be queued before the connection is up
+ * (or, with Sentinel, before the primary is known); they are written,
+ * behind the handshake's own, once it is.
  */
 
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_event.h>
+#include <ngx_event_connect.h>
 
 #include "ngx_bluebutton_redis.h"
+#include "ngx_bluebutton_sentinel.h"
 #include "ngx_bluebutton_metrics.h"
 
 
 static ngx_int_t ngx_bluebutton_redis_connect(
     ngx_bluebutton_redis_peer_t *peer, ngx_log_t *log, const char **err);
+static void ngx_bluebutton_redis_connected(ngx_bluebutton_redis_peer_t *peer);
+static void ngx_bluebutton_redis_tls_handshaked(ngx_connection_t *c);
+static void ngx_bluebutton_redis_save_session(ngx_connection_t *c);
+static void ngx_bluebutton_redis_ready(ngx_bluebutton_redis_peer_t *peer);
+static ngx_int_t ngx_bluebutton_redis_test_connect(ngx_connection_t *c);
 static void ngx_bluebutton_redis_handshake(ngx_bluebutton_redis_peer_t *peer);
-static void ngx_bluebutton_redis_handshake_reply(redisAsyncContext *ac,
-    void *reply, void *privdata);
-static void ngx_bluebutton_redis_reply(redisAsyncContext *ac, void *reply,
-    void *privdata);
+static void ngx_bluebutton_redis_auth_reply(void *data, redisReply *reply,
+    const char *err);
+static void ngx_bluebutton_redis_select_reply(void *data, redisReply *reply,
+    const char *err);
+static void ngx_bluebutton_redis_refused(ngx_bluebutton_redis_peer_t *peer,
+    const char *command, redisReply *reply);
+static ngx_bluebutton_redis_cmd_t *ngx_bluebutton_redis_queue(
+    ngx_bluebutton_redis_peer_t *peer,
+    ngx_bluebutton_redis_handler_pt handler, void *data, int argc,
+    const char **argv, const size_t *argvlen);
+static ngx_int_t ngx_bluebutton_redis_deliver(
+    ngx_bluebutton_redis_peer_t *peer);
+static ngx_uint_t ngx_bluebutton_redis_is_message(redisReply *reply);
+static void ngx_bluebutton_redis_reply(ngx_bluebutton_redis_cmd_t *cmd,
+    redisReply *reply, const char *err);
 static ngx_uint_t ngx_bluebutton_redis_failed(redisReply *reply);
 static void ngx_bluebutton_redis_command_timeout(ngx_event_t *ev);
 static void ngx_bluebutton_redis_connect_timeout(ngx_event_t *ev);
+static void ngx_bluebutton_redis_lost(ngx_bluebutton_redis_peer_t *peer,
+    const char *reason);
+static void ngx_bluebutton_redis_teardown(ngx_bluebutton_redis_peer_t *peer,
+    const char *reason);
 static void ngx_bluebutton_redis_failed_attempt(
     ngx_bluebutton_redis_peer_t *peer);
 static void ngx_bluebutton_redis_retry(ngx_event_t *ev);
 static ngx_uint_t ngx_bluebutton_redis_log_level(
     ngx_bluebutton_redis_peer_t *peer);
-static void ngx_bluebutton_redis_on_connect(const redisAsyncContext *ac,
-    int status);
-static void ngx_bluebutton_redis_on_disconnect(const redisAsyncContext *ac,
-    int status);
 static void ngx_bluebutton_redis_read_handler(ngx_event_t *ev);
 static void ngx_bluebutton_redis_write_handler(ngx_event_t *ev);
-static void ngx_bluebutton_redis_add_read(void *privdata);
-static void ngx_bluebutton_redis_del_read(void *privdata);
-static void ngx_bluebutton_redis_add_write(void *privdata);
-static void ngx_bluebutton_redis_del_write(void *privdata);
-static void ngx_bluebutton_redis_cleanup(void *privdata);
+static void ngx_bluebutton_redis_flush(ngx_bluebutton_redis_peer_t *peer);
+
+
+/* replies are read through it, one worker thread at a time */
+static u_char  ngx_bluebutton_redis_buffer[16384];
+
+/* connect() failures are logged by us, at the level of the outage */
+static ngx_log_t  ngx_bluebutton_redis_connect_log;
 
 
 char *
 ngx_bluebutton_redis_parse_addr(ngx_conf_t *cf,
     ngx_bluebutton_redis_conf_t *rcf, ngx_str_t *value)
 {
-    u_char     *p;
-    size_t      len;
     ngx_url_t   u;
+    ngx_str_t  *name;
 
-    rcf->addr = *value;
-
-    if (value->len > 5 && ngx_strncmp(value->data, "unix:", 5) == 0) {
-        len = value->len - 5;
-
-        if (len >= sizeof(((struct sockaddr_un *) 0)->sun_path)) {
-            return "has a unix socket path that is too long";
-        }
-
-        p = ngx_pnalloc(cf->pool, len + 1);
-        if (p == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        ngx_memcpy(p, value->data + 5, len);
-        p[len] = '\0';
-
-        rcf->path.data = p;
-        rcf->path.len = len;
-
-        return NGX_CONF_OK;
-    }
-
-    /* resolved here, once: a worker never waits for DNS */
+    name = cf->args->elts;
 
     ngx_memzero(&u, sizeof(ngx_url_t));
+
+    /* resolved here, once: a worker never waits for DNS */
 
     u.url = *value;
     u.default_port = 6379;
@@ -90,8 +91,8 @@ ngx_bluebutton_redis_parse_addr(ngx_conf_t *cf,
     if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
         if (u.err) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "%s in \"bluebutton_redis\" address \"%V\"",
-                               u.err, value);
+                               "%s in \"%V\" address \"%V\"",
+                               u.err, &name[0], value);
         }
 
         return NGX_CONF_ERROR;
@@ -99,23 +100,15 @@ ngx_bluebutton_redis_parse_addr(ngx_conf_t *cf,
 
     if (u.naddrs == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "host not found in \"bluebutton_redis\" "
-                           "address \"%V\"", value);
+                           "host not found in \"%V\" address \"%V\"",
+                           &name[0], value);
         return NGX_CONF_ERROR;
     }
 
-    p = ngx_pnalloc(cf->pool, NGX_SOCKADDR_STRLEN + 1);
-    if (p == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    len = ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen, p,
-                        NGX_SOCKADDR_STRLEN, 0);
-    p[len] = '\0';
-
-    rcf->host.data = p;
-    rcf->host.len = len;
-    rcf->port = ngx_inet_get_port(u.addrs[0].sockaddr);
+    rcf->addr = *value;
+    rcf->host = u.host;
+    rcf->sockaddr = u.addrs[0].sockaddr;
+    rcf->socklen = u.addrs[0].socklen;
 
     return NGX_CONF_OK;
 }
@@ -128,7 +121,12 @@ ngx_bluebutton_redis_command(ngx_bluebutton_redis_peer_t *peer,
 {
     ngx_bluebutton_redis_cmd_t  *cmd;
 
-    if (peer->ac == NULL) {
+    if (peer->closing) {
+        *err = "the connection is closing";
+        return NULL;
+    }
+
+    if (!peer->open) {
         if ((ngx_msec_int_t) (peer->next_attempt - ngx_current_msec) > 0) {
             *err = "waiting to reconnect after a failure";
             return NULL;
@@ -139,34 +137,32 @@ ngx_bluebutton_redis_command(ngx_bluebutton_redis_peer_t *peer,
         }
     }
 
-    cmd = ngx_alloc(sizeof(ngx_bluebutton_redis_cmd_t), log);
+    cmd = ngx_bluebutton_redis_queue(peer, handler, data, argc, argv,
+                                     argvlen);
     if (cmd == NULL) {
-        *err = "out of memory";
+        *err = peer->out_last - peer->out_pos >= NGX_BLUEBUTTON_REDIS_OUT_MAX
+               ? "too many commands are waiting to be written"
+               : "out of memory";
         return NULL;
     }
 
-    ngx_memzero(cmd, sizeof(ngx_bluebutton_redis_cmd_t));
-
-    cmd->handler = handler;
-    cmd->data = data;
-    cmd->peer = peer;
-
-    cmd->timer.handler = ngx_bluebutton_redis_command_timeout;
-    cmd->timer.data = cmd;
-    cmd->timer.log = peer->log;
-
-    if (redisAsyncCommandArgv(peer->ac, ngx_bluebutton_redis_reply, cmd,
-                              argc, argv, argvlen)
-        != REDIS_OK)
-    {
-        ngx_free(cmd);
-        *err = "the connection is closing";
-        return NULL;
-    }
-
-    ngx_add_timer(&cmd->timer, peer->conf.timeout);
+    cmd->counted = 1;
 
     return cmd;
+}
+
+
+ngx_bluebutton_redis_cmd_t *
+ngx_bluebutton_redis_send(ngx_bluebutton_redis_peer_t *peer,
+    ngx_bluebutton_redis_handler_pt handler, void *data, int argc,
+    const char **argv, const size_t *argvlen)
+{
+    if (!peer->open || peer->closing) {
+        return NULL;
+    }
+
+    return ngx_bluebutton_redis_queue(peer, handler, data, argc, argv,
+                                      argvlen);
 }
 
 
@@ -175,7 +171,7 @@ ngx_bluebutton_redis_open(ngx_bluebutton_redis_peer_t *peer)
 {
     const char  *err;
 
-    if (peer->ac == NULL
+    if (!peer->open && !peer->closing
         && (ngx_msec_int_t) (peer->next_attempt - ngx_current_msec) <= 0)
     {
         (void) ngx_bluebutton_redis_connect(peer, peer->log, &err);
@@ -198,14 +194,7 @@ void
 ngx_bluebutton_redis_close(ngx_bluebutton_redis_peer_t *peer,
     const char *reason)
 {
-    if (peer->ac == NULL) {
-        return;
-    }
-
-    peer->drop_reason = reason;
-
-    /* runs every pending callback with a NULL reply, then our cleanup */
-    redisAsyncFree(peer->ac);
+    ngx_bluebutton_redis_teardown(peer, reason);
 }
 
 
@@ -213,7 +202,10 @@ void
 ngx_bluebutton_redis_set_state(ngx_bluebutton_redis_peer_t *peer,
     ngx_uint_t state)
 {
-    ngx_bluebutton_metrics_redis_state(peer->state, state);
+    if (!peer->uncounted) {
+        ngx_bluebutton_metrics_redis_state(peer->state, state);
+    }
+
     peer->state = state;
 }
 
@@ -222,71 +214,40 @@ static ngx_int_t
 ngx_bluebutton_redis_connect(ngx_bluebutton_redis_peer_t *peer,
     ngx_log_t *log, const char **err)
 {
-    ngx_connection_t   *c;
-    redisAsyncContext  *ac;
-
     if (peer->log == NULL) {
         peer->log = ngx_cycle->log;
     }
 
-    ngx_bluebutton_redis_set_state(peer, NGX_BLUEBUTTON_REDIS_CONNECTING);
-
-    if (peer->conf.path.len) {
-        ac = redisAsyncConnectUnix((char *) peer->conf.path.data);
-
-    } else {
-        ac = redisAsyncConnect((char *) peer->conf.host.data,
-                               (int) peer->conf.port);
+    if (peer->kind == NULL) {
+        peer->kind = "redis";
     }
 
-    if (ac == NULL || ac->err) {
-        ngx_log_error(ngx_bluebutton_redis_log_level(peer), log, 0,
-                      "bluebutton: could not connect to redis \"%V\": %s",
-                      &peer->conf.addr, ac ? ac->errstr : "out of memory");
-        if (ac) {
-            redisAsyncFree(ac);
+    if (peer->commands.next == NULL) {
+        ngx_queue_init(&peer->commands);
+    }
+
+    if (peer->reader == NULL) {
+        peer->reader = redisReaderCreate();
+        if (peer->reader == NULL) {
+            *err = "out of memory";
+            return NGX_ERROR;
         }
-
-        goto failed;
     }
 
-    c = ngx_get_connection(ac->c.fd, peer->log);
-    if (c == NULL) {
-        redisAsyncFree(ac);
-        goto failed;
-    }
-
-    c->data = peer;
-    c->read->handler = ngx_bluebutton_redis_read_handler;
-    c->write->handler = ngx_bluebutton_redis_write_handler;
-    c->read->log = peer->log;
-    c->write->log = peer->log;
-
-    peer->ac = ac;
-    peer->connection = c;
+    peer->open = 1;
     peer->connected = 0;
     peer->drop_reason = NULL;
+    peer->generation++;
 
-    ac->data = peer;
-    ac->ev.data = peer;
-    ac->ev.addRead = ngx_bluebutton_redis_add_read;
-    ac->ev.delRead = ngx_bluebutton_redis_del_read;
-    ac->ev.addWrite = ngx_bluebutton_redis_add_write;
-    ac->ev.delWrite = ngx_bluebutton_redis_del_write;
-    ac->ev.cleanup = ngx_bluebutton_redis_cleanup;
-
-    redisAsyncSetConnectCallback(ac, ngx_bluebutton_redis_on_connect);
-    redisAsyncSetDisconnectCallback(ac, ngx_bluebutton_redis_on_disconnect);
+    ngx_bluebutton_redis_set_state(peer, NGX_BLUEBUTTON_REDIS_CONNECTING);
 
     peer->connect_timer.handler = ngx_bluebutton_redis_connect_timeout;
     peer->connect_timer.data = peer;
     peer->connect_timer.log = peer->log;
     peer->connect_timer.cancelable = 1;
 
+    /* the connection and its handshake: finding the primary included */
     ngx_add_timer(&peer->connect_timer, peer->conf.timeout);
-
-    /* writability tells hiredis that the connect completed */
-    ngx_bluebutton_redis_add_write(peer);
 
     ngx_bluebutton_redis_handshake(peer);
 
@@ -294,16 +255,241 @@ ngx_bluebutton_redis_connect(ngx_bluebutton_redis_peer_t *peer,
         peer->on_connect(peer);
     }
 
+    if (peer->sentinel) {
+        /* connected by the sentinel client once it knows the primary */
+        ngx_bluebutton_sentinel_want(peer->sentinel, peer);
+
+    } else {
+        ngx_bluebutton_redis_connect_to(peer, peer->conf.sockaddr,
+                                        peer->conf.socklen, &peer->conf.addr,
+                                        &peer->conf.host);
+    }
+
+    if (!peer->open) {
+        *err = "could not connect";
+        return NGX_ERROR;
+    }
+
     return NGX_OK;
+}
 
-failed:
 
-    ngx_bluebutton_redis_set_state(peer, NGX_BLUEBUTTON_REDIS_DOWN);
-    ngx_bluebutton_redis_failed_attempt(peer);
+void
+ngx_bluebutton_redis_connect_to(ngx_bluebutton_redis_peer_t *peer,
+    struct sockaddr *sockaddr, socklen_t socklen, ngx_str_t *name,
+    ngx_str_t *host)
+{
+    ngx_int_t               rc;
+    ngx_err_t               err;
+    ngx_connection_t       *c;
+    ngx_peer_connection_t   pc;
 
-    *err = "could not connect";
+    if (!peer->open || peer->connection) {
+        return;
+    }
 
-    return NGX_ERROR;
+    peer->name = *name;
+    peer->host = *host;
+    peer->sockaddr = sockaddr;
+    peer->socklen = socklen;
+
+    if (ngx_bluebutton_redis_connect_log.file == NULL) {
+        ngx_bluebutton_redis_connect_log = *ngx_cycle->log;
+        ngx_bluebutton_redis_connect_log.log_level = NGX_LOG_CRIT;
+        ngx_bluebutton_redis_connect_log.next = NULL;
+    }
+
+    ngx_memzero(&pc, sizeof(ngx_peer_connection_t));
+
+    pc.sockaddr = sockaddr;
+    pc.socklen = socklen;
+    pc.name = &peer->name;
+    pc.get = ngx_event_get_peer;
+    pc.log = &ngx_bluebutton_redis_connect_log;
+    pc.log_error = NGX_ERROR_ERR;
+
+    rc = ngx_event_connect_peer(&pc);
+    err = ngx_socket_errno;
+
+    if (rc == NGX_ERROR || rc == NGX_BUSY || rc == NGX_DECLINED) {
+        ngx_log_error(ngx_bluebutton_redis_log_level(peer), peer->log,
+                      rc == NGX_DECLINED ? err : 0,
+                      "bluebutton: could not connect to %s \"%V\"",
+                      peer->kind, &peer->name);
+
+        ngx_bluebutton_redis_teardown(peer, "could not connect to redis");
+        return;
+    }
+
+    c = pc.connection;
+
+    c->data = peer;
+    c->log = peer->log;
+    c->read->log = peer->log;
+    c->write->log = peer->log;
+    c->read->handler = ngx_bluebutton_redis_read_handler;
+    c->write->handler = ngx_bluebutton_redis_write_handler;
+
+    /* a TLS error after the first of an outage is not logged again */
+    c->log_error = peer->down_since ? NGX_ERROR_INFO : NGX_ERROR_ERR;
+
+    peer->connection = c;
+
+    if (rc == NGX_AGAIN) {
+        /* writability says the connect ended */
+        return;
+    }
+
+    ngx_bluebutton_redis_connected(peer);
+}
+
+
+static void
+ngx_bluebutton_redis_connected(ngx_bluebutton_redis_peer_t *peer)
+{
+    ngx_int_t          rc;
+    ngx_str_t         *name;
+    ngx_connection_t  *c;
+
+    if (peer->conf.tls == NULL) {
+        ngx_bluebutton_redis_ready(peer);
+        return;
+    }
+
+    c = peer->connection;
+
+    c->pool = ngx_create_pool(512, peer->log);
+    if (c->pool == NULL) {
+        ngx_bluebutton_redis_teardown(peer, "out of memory");
+        return;
+    }
+
+    name = peer->conf.tls->name.len ? &peer->conf.tls->name : &peer->host;
+
+    rc = ngx_bluebutton_tls_handshake(peer->conf.tls, c, name,
+                                      peer->ssl_session,
+                                      ngx_bluebutton_redis_tls_handshaked,
+                                      ngx_bluebutton_redis_save_session);
+
+    if (rc == NGX_AGAIN) {
+        return;
+    }
+
+    ngx_bluebutton_redis_tls_handshaked(c);
+}
+
+
+static void
+ngx_bluebutton_redis_tls_handshaked(ngx_connection_t *c)
+{
+    u_char                        err[256];
+    ngx_str_t                    *name;
+    ngx_bluebutton_redis_peer_t  *peer = c->data;
+
+    if (c->ssl == NULL || !c->ssl->handshaked) {
+        ngx_log_error(ngx_bluebutton_redis_log_level(peer), peer->log, 0,
+                      "bluebutton: the TLS handshake with %s \"%V\" "
+                      "failed", peer->kind, &peer->name);
+        ngx_bluebutton_redis_teardown(peer, "the TLS handshake failed");
+        return;
+    }
+
+    name = peer->conf.tls->name.len ? &peer->conf.tls->name : &peer->host;
+
+    if (ngx_bluebutton_tls_verify(peer->conf.tls, c, name, err, sizeof(err))
+        != NGX_OK)
+    {
+        ngx_log_error(ngx_bluebutton_redis_log_level(peer), peer->log, 0,
+                      "bluebutton: %s \"%V\" is not trusted: %s",
+                      peer->kind, &peer->name, err);
+        ngx_bluebutton_redis_teardown(peer, "redis is not trusted");
+        return;
+    }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, peer->log, 0,
+                   "bluebutton: TLS to %s \"%V\"%s",
+                   peer->kind, &peer->name,
+                   SSL_session_reused(c->ssl->connection)
+                   ? ", session reused" : "");
+
+    c->read->handler = ngx_bluebutton_redis_read_handler;
+    c->write->handler = ngx_bluebutton_redis_write_handler;
+
+    ngx_bluebutton_redis_ready(peer);
+}
+
+
+/* sessions come after the handshake in TLS 1.3: kept for the next one */
+static void
+ngx_bluebutton_redis_save_session(ngx_connection_t *c)
+{
+    ngx_ssl_session_t            *session;
+    ngx_bluebutton_redis_peer_t  *peer = c->data;
+
+    session = ngx_ssl_get_session(c);
+    if (session == NULL) {
+        return;
+    }
+
+    if (peer->ssl_session) {
+        ngx_ssl_free_session(peer->ssl_session);
+    }
+
+    peer->ssl_session = session;
+}
+
+
+static void
+ngx_bluebutton_redis_ready(ngx_bluebutton_redis_peer_t *peer)
+{
+    if (peer->connect_timer.timer_set) {
+        ngx_del_timer(&peer->connect_timer);
+    }
+
+    peer->connected = 1;
+    peer->backoff = 0;
+
+    ngx_bluebutton_redis_set_state(peer, NGX_BLUEBUTTON_REDIS_CONNECTED);
+
+    if (peer->down_since) {
+        ngx_log_error(NGX_LOG_NOTICE, peer->log, 0,
+                      "bluebutton: connected to %s \"%V\" again after "
+                      "%M ms and %ui failed attempts",
+                      peer->kind, &peer->name,
+                      ngx_current_msec - peer->down_since, peer->attempts);
+
+        ngx_bluebutton_metrics_redis_reconnect();
+        peer->down_since = 0;
+        peer->attempts = 0;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, peer->log, 0,
+                   "bluebutton: connected to %s \"%V\"",
+                   peer->kind, &peer->name);
+
+    ngx_bluebutton_redis_flush(peer);
+}
+
+
+static ngx_int_t
+ngx_bluebutton_redis_test_connect(ngx_connection_t *c)
+{
+    int        err;
+    socklen_t  len;
+
+    err = 0;
+    len = sizeof(int);
+
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, (void *) &err, &len) == -1) {
+        err = ngx_socket_errno;
+    }
+
+    if (err) {
+        ngx_set_socket_errno(err);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -330,8 +516,9 @@ ngx_bluebutton_redis_handshake(ngx_bluebutton_redis_peer_t *peer)
         argv[argc] = (const char *) peer->conf.password.data;
         argvlen[argc++] = peer->conf.password.len;
 
-        redisAsyncCommandArgv(peer->ac, ngx_bluebutton_redis_handshake_reply,
-                              (void *) "AUTH", argc, argv, argvlen);
+        (void) ngx_bluebutton_redis_queue(peer,
+                                          ngx_bluebutton_redis_auth_reply,
+                                          peer, argc, argv, argvlen);
     }
 
     if (peer->conf.database > 0) {
@@ -341,43 +528,314 @@ ngx_bluebutton_redis_handshake(ngx_bluebutton_redis_peer_t *peer)
         argvlen[1] = ngx_sprintf((u_char *) db, "%i", peer->conf.database)
                      - (u_char *) db;
 
-        redisAsyncCommandArgv(peer->ac, ngx_bluebutton_redis_handshake_reply,
-                              (void *) "SELECT", 2, argv, argvlen);
+        (void) ngx_bluebutton_redis_queue(peer,
+                                          ngx_bluebutton_redis_select_reply,
+                                          peer, 2, argv, argvlen);
+    }
+
+    if (peer->sentinel) {
+        /* nothing is read before the server says it is the primary */
+        ngx_bluebutton_sentinel_check_role(peer);
     }
 }
 
 
 static void
-ngx_bluebutton_redis_handshake_reply(redisAsyncContext *ac, void *reply,
-    void *privdata)
+ngx_bluebutton_redis_auth_reply(void *data, redisReply *reply,
+    const char *err)
 {
-    redisReply                   *rr;
-    ngx_bluebutton_redis_peer_t  *peer;
+    ngx_bluebutton_redis_refused(data, "AUTH", reply);
+}
 
-    rr = reply;
-    peer = ac->data;
 
-    if (rr == NULL || rr->type != REDIS_REPLY_ERROR) {
+static void
+ngx_bluebutton_redis_select_reply(void *data, redisReply *reply,
+    const char *err)
+{
+    ngx_bluebutton_redis_refused(data, "SELECT", reply);
+}
+
+
+static void
+ngx_bluebutton_redis_refused(ngx_bluebutton_redis_peer_t *peer,
+    const char *command, redisReply *reply)
+{
+    if (reply == NULL || reply->type != REDIS_REPLY_ERROR) {
         return;
     }
 
     ngx_log_error(NGX_LOG_ERR, peer->log, 0,
-                  "bluebutton: redis \"%V\" refused %s: %s",
-                  &peer->conf.addr, (char *) privdata, rr->str);
+                  "bluebutton: %s \"%V\" refused %s: %s",
+                  peer->kind, &peer->name, command, reply->str);
 
-    /* the commands queued behind get the server's error, then we close */
-    ngx_bluebutton_redis_close(peer, "the handshake failed");
+    /* the commands queued behind get an error, not the wrong database */
+    ngx_bluebutton_redis_teardown(peer, "the handshake failed");
+}
+
+
+static ngx_bluebutton_redis_cmd_t *
+ngx_bluebutton_redis_queue(ngx_bluebutton_redis_peer_t *peer,
+    ngx_bluebutton_redis_handler_pt handler, void *data, int argc,
+    const char **argv, const size_t *argvlen)
+{
+    int                          len;
+    char                        *text;
+    size_t                       size, used;
+    u_char                      *out;
+    ngx_bluebutton_redis_cmd_t  *cmd;
+
+    if (peer->out_last - peer->out_pos >= NGX_BLUEBUTTON_REDIS_OUT_MAX) {
+        return NULL;
+    }
+
+    len = redisFormatCommandArgv(&text, argc, argv, argvlen);
+    if (len < 0) {
+        return NULL;
+    }
+
+    if ((size_t) (peer->out_end - peer->out_last) < (size_t) len) {
+        used = peer->out_last - peer->out_pos;
+        size = ngx_max(2 * (used + len), 4096);
+
+        out = ngx_alloc(size, peer->log);
+        if (out == NULL) {
+            redisFreeCommand(text);
+            return NULL;
+        }
+
+        if (used) {
+            ngx_memcpy(out, peer->out_pos, used);
+        }
+
+        if (peer->out) {
+            ngx_free(peer->out);
+        }
+
+        peer->out = out;
+        peer->out_pos = out;
+        peer->out_last = out + used;
+        peer->out_end = out + size;
+    }
+
+    cmd = ngx_alloc(sizeof(ngx_bluebutton_redis_cmd_t), peer->log);
+    if (cmd == NULL) {
+        redisFreeCommand(text);
+        return NULL;
+    }
+
+    ngx_memzero(cmd, sizeof(ngx_bluebutton_redis_cmd_t));
+
+    peer->out_last = ngx_cpymem(peer->out_last, text, len);
+    redisFreeCommand(text);
+
+    cmd->handler = handler;
+    cmd->data = data;
+    cmd->peer = peer;
+
+    cmd->timer.handler = ngx_bluebutton_redis_command_timeout;
+    cmd->timer.data = cmd;
+    cmd->timer.log = peer->log;
+
+    ngx_queue_insert_tail(&peer->commands, &cmd->queue);
+
+    /* until the connection is up its connect timer stands for this one */
+    ngx_add_timer(&cmd->timer, peer->conf.timeout);
+
+    if (peer->connected && !peer->connection->write->posted) {
+        ngx_post_event(peer->connection->write, &ngx_posted_events);
+    }
+
+    return cmd;
 }
 
 
 static void
-ngx_bluebutton_redis_reply(redisAsyncContext *ac, void *reply, void *privdata)
+ngx_bluebutton_redis_read_handler(ngx_event_t *ev)
 {
-    ngx_bluebutton_redis_cmd_t  *cmd = privdata;
+    ngx_connection_t             *c = ev->data;
+    ngx_bluebutton_redis_peer_t  *peer = c->data;
 
+    ssize_t  n;
+
+    if (!peer->connected) {
+        /* a connect that failed is seen by the write handler */
+        return;
+    }
+
+    for ( ;; ) {
+        n = c->recv(c, ngx_bluebutton_redis_buffer,
+                    sizeof(ngx_bluebutton_redis_buffer));
+
+        if (n == NGX_AGAIN) {
+            break;
+        }
+
+        if (n == 0) {
+            ngx_bluebutton_redis_lost(peer, "redis closed the connection");
+            return;
+        }
+
+        if (n == NGX_ERROR) {
+            ngx_bluebutton_redis_lost(peer, "could not read from redis");
+            return;
+        }
+
+        if (redisReaderFeed(peer->reader,
+                            (const char *) ngx_bluebutton_redis_buffer, n)
+            != REDIS_OK)
+        {
+            ngx_bluebutton_redis_lost(peer, "out of memory");
+            return;
+        }
+
+        if (ngx_bluebutton_redis_deliver(peer) != NGX_OK) {
+            return;
+        }
+    }
+
+    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+        ngx_bluebutton_redis_lost(peer, "could not wait for redis");
+    }
+}
+
+
+static void
+ngx_bluebutton_redis_write_handler(ngx_event_t *ev)
+{
+    ngx_connection_t             *c = ev->data;
+    ngx_bluebutton_redis_peer_t  *peer = c->data;
+
+    if (!peer->connected) {
+        if (ngx_bluebutton_redis_test_connect(c) != NGX_OK) {
+            ngx_log_error(ngx_bluebutton_redis_log_level(peer), peer->log,
+                          ngx_socket_errno,
+                          "bluebutton: could not connect to %s \"%V\"",
+                          peer->kind, &peer->name);
+            ngx_bluebutton_redis_teardown(peer,
+                                          "could not connect to redis");
+            return;
+        }
+
+        ngx_bluebutton_redis_connected(peer);
+        return;
+    }
+
+    ngx_bluebutton_redis_flush(peer);
+}
+
+
+static void
+ngx_bluebutton_redis_flush(ngx_bluebutton_redis_peer_t *peer)
+{
+    ssize_t            n;
+    ngx_connection_t  *c;
+
+    c = peer->connection;
+
+    while (peer->out_pos < peer->out_last) {
+
+        if (!c->write->ready) {
+            break;
+        }
+
+        n = c->send(c, peer->out_pos, peer->out_last - peer->out_pos);
+
+        if (n == NGX_ERROR) {
+            ngx_bluebutton_redis_lost(peer, "could not write to redis");
+            return;
+        }
+
+        if (n == NGX_AGAIN) {
+            break;
+        }
+
+        peer->out_pos += n;
+    }
+
+    if (peer->out_pos == peer->out_last) {
+        peer->out_pos = peer->out;
+        peer->out_last = peer->out;
+        return;
+    }
+
+    if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
+        ngx_bluebutton_redis_lost(peer, "could not wait for redis");
+    }
+}
+
+
+static ngx_int_t
+ngx_bluebutton_redis_deliver(ngx_bluebutton_redis_peer_t *peer)
+{
+    void                        *reply;
+    ngx_uint_t                   generation;
+    ngx_queue_t                 *q;
+    ngx_bluebutton_redis_cmd_t  *cmd;
+
+    generation = peer->generation;
+
+    for ( ;; ) {
+        if (redisReaderGetReply(peer->reader, &reply) != REDIS_OK) {
+            ngx_log_error(NGX_LOG_ERR, peer->log, 0,
+                          "bluebutton: %s \"%V\" sent what is not the "
+                          "Redis protocol: %s",
+                          peer->kind, &peer->name, peer->reader->errstr);
+            ngx_bluebutton_redis_teardown(peer, "a protocol error");
+            return NGX_ERROR;
+        }
+
+        if (reply == NULL) {
+            return NGX_OK;
+        }
+
+        if (peer->on_message && ngx_bluebutton_redis_is_message(reply)) {
+            peer->on_message(peer, reply);
+
+        } else if (!ngx_queue_empty(&peer->commands)) {
+            q = ngx_queue_head(&peer->commands);
+            ngx_queue_remove(q);
+
+            cmd = ngx_queue_data(q, ngx_bluebutton_redis_cmd_t, queue);
+            ngx_bluebutton_redis_reply(cmd, reply, NULL);
+
+        } else {
+            freeReplyObject(reply);
+
+            ngx_log_error(NGX_LOG_ERR, peer->log, 0,
+                          "bluebutton: %s \"%V\" sent a reply no command "
+                          "asked for", peer->kind, &peer->name);
+            ngx_bluebutton_redis_teardown(peer, "a protocol error");
+            return NGX_ERROR;
+        }
+
+        freeReplyObject(reply);
+
+        /* a handler may have closed it: the rest is not read */
+
+        if (peer->generation != generation) {
+            return NGX_ERROR;
+        }
+    }
+}
+
+
+/* a published message of a subscriber: ["message", channel, payload] */
+static ngx_uint_t
+ngx_bluebutton_redis_is_message(redisReply *reply)
+{
+    return reply->type == REDIS_REPLY_ARRAY
+           && reply->elements == 3
+           && reply->element[0]->type == REDIS_REPLY_STRING
+           && reply->element[0]->len == 7
+           && ngx_strncmp(reply->element[0]->str, "message", 7) == 0;
+}
+
+
+static void
+ngx_bluebutton_redis_reply(ngx_bluebutton_redis_cmd_t *cmd,
+    redisReply *reply, const char *err)
+{
     void                             *data;
-    const char                       *err;
-    ngx_bluebutton_redis_peer_t      *peer;
     ngx_bluebutton_redis_handler_pt   handler;
 
     if (cmd->timer.timer_set) {
@@ -386,9 +844,8 @@ ngx_bluebutton_redis_reply(redisAsyncContext *ac, void *reply, void *privdata)
 
     data = cmd->data;
     handler = cmd->handler;
-    peer = cmd->peer;
 
-    if (!cmd->timed_out) {
+    if (cmd->counted && !cmd->timed_out) {
         ngx_bluebutton_metrics_redis_command(
             ngx_bluebutton_redis_failed(reply) ? NGX_BLUEBUTTON_REDIS_ERROR
                                                : NGX_BLUEBUTTON_REDIS_OK);
@@ -396,25 +853,9 @@ ngx_bluebutton_redis_reply(redisAsyncContext *ac, void *reply, void *privdata)
 
     ngx_free(cmd);
 
-    if (data == NULL) {
-        return;
+    if (data) {
+        handler(data, reply, err);
     }
-
-    err = NULL;
-
-    if (reply == NULL) {
-        if (peer->drop_reason) {
-            err = peer->drop_reason;
-
-        } else if (ac->err) {
-            err = ac->errstr;
-
-        } else {
-            err = "the connection was closed";
-        }
-    }
-
-    handler(data, reply, err);
 }
 
 
@@ -437,23 +878,31 @@ ngx_bluebutton_redis_command_timeout(ngx_event_t *ev)
     ngx_bluebutton_redis_cmd_t  *cmd = ev->data;
 
     void                             *data;
+    ngx_bluebutton_redis_peer_t      *peer;
     ngx_bluebutton_redis_handler_pt   handler;
 
     data = cmd->data;
     handler = cmd->handler;
+    peer = cmd->peer;
 
     cmd->data = NULL;
     cmd->timed_out = 1;
 
-    ngx_bluebutton_metrics_redis_command(NGX_BLUEBUTTON_REDIS_TIMEOUT);
+    if (cmd->counted) {
+        ngx_bluebutton_metrics_redis_command(NGX_BLUEBUTTON_REDIS_TIMEOUT);
+    }
 
-    ngx_log_error(NGX_LOG_ERR, ev->log, 0,
-                  "bluebutton: redis \"%V\" did not answer within %M ms, "
-                  "closing the connection",
-                  &cmd->peer->conf.addr, cmd->peer->conf.timeout);
+    if (peer->connected) {
+        ngx_log_error(NGX_LOG_ERR, ev->log, 0,
+                      "bluebutton: %s \"%V\" did not answer within %M ms, "
+                      "closing the connection",
+                      peer->kind, &peer->name, peer->conf.timeout);
+    }
 
-    /* frees cmd through its callback */
-    ngx_bluebutton_redis_close(cmd->peer, "redis timed out");
+    /* frees cmd with the others */
+    ngx_bluebutton_redis_teardown(peer, peer->connected
+                                        ? "redis timed out"
+                                        : "connecting to redis timed out");
 
     if (data) {
         handler(data, NULL, "redis timed out");
@@ -464,215 +913,115 @@ ngx_bluebutton_redis_command_timeout(ngx_event_t *ev)
 static void
 ngx_bluebutton_redis_connect_timeout(ngx_event_t *ev)
 {
+    ngx_connection_t             *c;
     ngx_bluebutton_redis_peer_t  *peer = ev->data;
 
-    ngx_log_error(NGX_LOG_ERR, ev->log, 0,
-                  "bluebutton: connecting to redis \"%V\" timed out",
-                  &peer->conf.addr);
+    c = peer->connection;
 
-    ngx_bluebutton_redis_close(peer, "connecting to redis timed out");
+    if (c && c->ssl && !c->ssl->handshaked) {
+        /* a clear-text server waits for a line that never comes */
+        ngx_log_error(NGX_LOG_ERR, ev->log, 0,
+                      "bluebutton: the TLS handshake with %s \"%V\" did not "
+                      "end within %M ms", peer->kind, &peer->name,
+                      peer->conf.timeout);
+
+    } else {
+        ngx_log_error(NGX_LOG_ERR, ev->log, 0,
+                      "bluebutton: connecting to %s \"%V\" timed out",
+                      peer->kind,
+                      peer->name.len ? &peer->name : &peer->conf.addr);
+    }
+
+    ngx_bluebutton_redis_teardown(peer, "connecting to redis timed out");
 }
 
 
 static void
-ngx_bluebutton_redis_on_connect(const redisAsyncContext *ac, int status)
+ngx_bluebutton_redis_lost(ngx_bluebutton_redis_peer_t *peer,
+    const char *reason)
 {
-    ngx_bluebutton_redis_peer_t  *peer = ac->data;
+    ngx_log_error(NGX_LOG_ERR, peer->log, 0,
+                  "bluebutton: lost the connection to %s \"%V\": %s",
+                  peer->kind, &peer->name, reason);
 
-    if (status != REDIS_OK) {
-        /* hiredis frees the context after this returns */
-        ngx_log_error(ngx_bluebutton_redis_log_level(peer), peer->log, 0,
-                      "bluebutton: could not connect to redis \"%V\": %s",
-                      &peer->conf.addr, ac->errstr);
+    ngx_bluebutton_redis_teardown(peer, reason);
+}
+
+
+/*
+ * Every command still waiting is answered with the reason, in order; then
+ * the peer's owner hears of it, and the next attempt is scheduled.
+ */
+static void
+ngx_bluebutton_redis_teardown(ngx_bluebutton_redis_peer_t *peer,
+    const char *reason)
+{
+    ngx_pool_t                  *pool;
+    ngx_queue_t                  commands, *q;
+    ngx_connection_t            *c;
+    ngx_bluebutton_redis_cmd_t  *cmd;
+
+    if (!peer->open || peer->closing) {
         return;
     }
 
-    if (peer->connect_timer.timer_set) {
-        ngx_del_timer(&peer->connect_timer);
-    }
-
-    peer->connected = 1;
-    peer->backoff = 0;
-
-    ngx_bluebutton_redis_set_state(peer, NGX_BLUEBUTTON_REDIS_CONNECTED);
-
-    if (peer->down_since) {
-        ngx_log_error(NGX_LOG_NOTICE, peer->log, 0,
-                      "bluebutton: connected to redis \"%V\" again after "
-                      "%M ms and %ui failed attempts",
-                      &peer->conf.addr, ngx_current_msec - peer->down_since,
-                      peer->attempts);
-
-        ngx_bluebutton_metrics_redis_reconnect();
-        peer->down_since = 0;
-        peer->attempts = 0;
-    }
-
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, peer->log, 0,
-                   "bluebutton: connected to redis \"%V\"", &peer->conf.addr);
-}
-
-
-static void
-ngx_bluebutton_redis_on_disconnect(const redisAsyncContext *ac, int status)
-{
-    ngx_bluebutton_redis_peer_t  *peer = ac->data;
-
-    if (status != REDIS_OK && peer->drop_reason == NULL) {
-        ngx_log_error(NGX_LOG_ERR, peer->log, 0,
-                      "bluebutton: lost the connection to redis \"%V\": %s",
-                      &peer->conf.addr, ac->errstr);
-    }
-}
-
-
-static void
-ngx_bluebutton_redis_read_handler(ngx_event_t *ev)
-{
-    ngx_connection_t             *c = ev->data;
-    ngx_bluebutton_redis_peer_t  *peer = c->data;
-
-    redisAsyncHandleRead(peer->ac);
-}
-
-
-static void
-ngx_bluebutton_redis_write_handler(ngx_event_t *ev)
-{
-    ngx_connection_t             *c = ev->data;
-    ngx_bluebutton_redis_peer_t  *peer = c->data;
-
-    peer->writing = 1;
-    redisAsyncHandleWrite(peer->ac);
-
-    /* the context may be gone: the cleanup hook resets the peer */
-    peer->writing = 0;
-}
-
-
-static void
-ngx_bluebutton_redis_add_read(void *privdata)
-{
-    ngx_bluebutton_redis_peer_t  *peer = privdata;
-
-    ngx_event_t  *ev;
-
-    ev = peer->connection->read;
-
-    if (!ev->active) {
-        (void) ngx_add_event(ev, NGX_READ_EVENT, NGX_LEVEL_EVENT);
-    }
-}
-
-
-static void
-ngx_bluebutton_redis_del_read(void *privdata)
-{
-    ngx_bluebutton_redis_peer_t  *peer = privdata;
-
-    ngx_event_t  *ev;
-
-    ev = peer->connection->read;
-
-    if (ev->active) {
-        (void) ngx_del_event(ev, NGX_READ_EVENT, 0);
-    }
-}
-
-
-static void
-ngx_bluebutton_redis_add_write(void *privdata)
-{
-    ngx_bluebutton_redis_peer_t  *peer = privdata;
-
-    ngx_event_t  *ev;
-
-    ev = peer->connection->write;
-
-    if (peer->connected && !peer->writing) {
-        if (!ev->posted && !ev->active) {
-            ngx_post_event(ev, &ngx_posted_events);
-        }
-
-        return;
-    }
-
-    /* connecting, or a write that would block: wait for the socket */
-
-    if (!ev->active) {
-        (void) ngx_add_event(ev, NGX_WRITE_EVENT, NGX_LEVEL_EVENT);
-    }
-}
-
-
-static void
-ngx_bluebutton_redis_del_write(void *privdata)
-{
-    ngx_bluebutton_redis_peer_t  *peer = privdata;
-
-    ngx_event_t  *ev;
-
-    ev = peer->connection->write;
-
-    if (ev->active) {
-        (void) ngx_del_event(ev, NGX_WRITE_EVENT, 0);
-    }
-
-    if (ev->posted) {
-        ngx_delete_posted_event(ev);
-    }
-}
-
-
-static void
-ngx_bluebutton_redis_cleanup(void *privdata)
-{
-    ngx_bluebutton_redis_peer_t  *peer = privdata;
-
-    ngx_connection_t  *c;
-
-    /* hiredis closes the socket itself right after this */
-
-    peer->close_err = peer->ac ? peer->ac->err : 0;
-
-    if (peer->close_err) {
-        ngx_cpystrn((u_char *) peer->close_errstr,
-                    (u_char *) peer->ac->errstr, sizeof(peer->close_errstr));
-    }
+    peer->closing = 1;
+    peer->drop_reason = reason;
+    peer->generation++;
 
     c = peer->connection;
 
     if (c) {
-        if (c->read->active) {
-            (void) ngx_del_event(c->read, NGX_READ_EVENT, 0);
+        if (c->ssl) {
+            c->ssl->no_wait_shutdown = 1;
+            (void) ngx_ssl_shutdown(c);
         }
 
-        if (c->write->active) {
-            (void) ngx_del_event(c->write, NGX_WRITE_EVENT, 0);
-        }
+        pool = c->pool;
+        ngx_close_connection(c);
 
-        if (c->read->posted) {
-            ngx_delete_posted_event(c->read);
+        if (pool) {
+            ngx_destroy_pool(pool);
         }
-
-        if (c->write->posted) {
-            ngx_delete_posted_event(c->write);
-        }
-
-        ngx_free_connection(c);
-        c->fd = (ngx_socket_t) -1;
     }
 
     if (peer->connect_timer.timer_set) {
         ngx_del_timer(&peer->connect_timer);
     }
 
-    peer->ac = NULL;
+    if (peer->sentinel) {
+        ngx_bluebutton_sentinel_unwant(peer->sentinel, peer);
+    }
+
+    redisReaderFree(peer->reader);
+
+    peer->reader = NULL;
     peer->connection = NULL;
     peer->connected = 0;
-    peer->writing = 0;
+    peer->open = 0;
+    peer->out_pos = peer->out;
+    peer->out_last = peer->out;
 
     ngx_bluebutton_redis_set_state(peer, NGX_BLUEBUTTON_REDIS_DOWN);
+
+    ngx_queue_init(&commands);
+
+    if (!ngx_queue_empty(&peer->commands)) {
+        commands = peer->commands;
+        commands.next->prev = &commands;
+        commands.prev->next = &commands;
+        ngx_queue_init(&peer->commands);
+    }
+
+    while (!ngx_queue_empty(&commands)) {
+        q = ngx_queue_head(&commands);
+        ngx_queue_remove(q);
+
+        cmd = ngx_queue_data(q, ngx_bluebutton_redis_cmd_t, queue);
+        ngx_bluebutton_redis_reply(cmd, NULL, reason);
+    }
+
+    peer->closing = 0;
 
     if (peer->on_close) {
         peer->on_close(peer);
@@ -731,7 +1080,7 @@ ngx_bluebutton_redis_retry(ngx_event_t *ev)
     const char                   *err;
     ngx_bluebutton_redis_peer_t  *peer = ev->data;
 
-    if (peer->ac || peer->parked || ngx_exiting || ngx_terminate
+    if (peer->open || peer->parked || ngx_exiting || ngx_terminate
         || ngx_quit)
     {
         return;

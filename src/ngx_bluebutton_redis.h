@@ -1,6 +1,6 @@
 /*
- * Per-worker Redis connections driven by nginx's event loop through
- * hiredis' asynchronous API.
+ * Per-worker Redis connections on nginx's own connections and events,
+ * in clear text or TLS; hiredis only formats commands and reads replies.
  */
 
 #ifndef _NGX_BLUEBUTTON_REDIS_H_INCLUDED_
@@ -12,7 +12,8 @@
 #include <ngx_event.h>
 
 #include <hiredis/hiredis.h>
-#include <hiredis/async.h>
+
+#include "ngx_bluebutton_tls.h"
 
 
 /*
@@ -23,16 +24,27 @@
 #define NGX_BLUEBUTTON_REDIS_BACKOFF_MIN   50
 #define NGX_BLUEBUTTON_REDIS_BACKOFF_MAX   200
 
+/* commands not yet written, per connection: past it Redis is too slow */
+#define NGX_BLUEBUTTON_REDIS_OUT_MAX       (1024 * 1024)
+
+
+typedef struct ngx_bluebutton_sentinel_conf_s  ngx_bluebutton_sentinel_conf_t;
+typedef struct ngx_bluebutton_sentinel_s       ngx_bluebutton_sentinel_t;
+
 
 typedef struct {
     ngx_str_t                     addr;      /* as configured, for logs */
-    ngx_str_t                     host;      /* numeric, NUL-terminated */
-    ngx_int_t                     port;
-    ngx_str_t                     path;      /* unix socket, or empty */
+    ngx_str_t                     host;      /* as written: the TLS name */
+    struct sockaddr              *sockaddr;  /* resolved when configured */
+    socklen_t                     socklen;
     ngx_str_t                     user;
     ngx_str_t                     password;
     ngx_int_t                     database;
     ngx_msec_t                    timeout;
+    ngx_bluebutton_tls_conf_t    *tls;       /* NULL: clear text */
+    ngx_bluebutton_sentinel_conf_t  *sentinel;  /* the primary is asked */
+    ngx_str_t                     sentinel_user;
+    ngx_str_t                     sentinel_password;
 } ngx_bluebutton_redis_conf_t;
 
 
@@ -51,8 +63,20 @@ struct ngx_bluebutton_redis_peer_s {
     ngx_bluebutton_redis_conf_t   conf;
 
     /* the rest is per worker process */
-    redisAsyncContext            *ac;
+    const char                   *kind;      /* "redis" or "sentinel" */
+    ngx_str_t                     name;      /* where it is now, for logs */
+    ngx_str_t                     host;      /* the name TLS verifies */
+    struct sockaddr              *sockaddr;
+    socklen_t                     socklen;
     ngx_connection_t             *connection;
+    redisReader                  *reader;
+    ngx_queue_t                   commands;  /* waiting for their replies */
+    u_char                       *out;       /* formatted, not yet sent */
+    u_char                       *out_pos;
+    u_char                       *out_last;
+    u_char                       *out_end;
+    ngx_ssl_session_t            *ssl_session;
+    ngx_uint_t                    generation;  /* of the connection */
     ngx_event_t                   connect_timer;
     ngx_event_t                   retry_timer;
     ngx_msec_t                    backoff;
@@ -69,47 +93,72 @@ struct ngx_bluebutton_redis_peer_s {
     ngx_bluebutton_redis_peer_t  *owner;     /* of a subscriber */
     void                        (*on_connect)(ngx_bluebutton_redis_peer_t *p);
     void                        (*on_close)(ngx_bluebutton_redis_peer_t *p);
+    /* replies no command waits for: messages of a subscriber */
+    void                        (*on_message)(ngx_bluebutton_redis_peer_t *p,
+                                              redisReply *reply);
+    ngx_bluebutton_sentinel_t    *sentinel;  /* who names the primary */
+    ngx_bluebutton_sentinel_t    *sentinel_of;  /* of a subscriber */
     uint64_t                      epoch;     /* of the tracking in force */
     uint64_t                      tracking_epoch;  /* of the last sent */
     long long                     client_id; /* of a subscriber */
     ngx_msec_t                    lost_at;   /* feed lost, 0 while up */
-    int                           close_err; /* hiredis' err on closing */
-    char                          close_errstr[128];
 
-    unsigned                      connected:1;
-    unsigned                      writing:1;
+    unsigned                      open:1;    /* takes commands */
+    unsigned                      connected:1;  /* and writes them */
+    unsigned                      closing:1;
     unsigned                      subscribed:1;
     unsigned                      tracking_sent:1;
     unsigned                      tracking:1;
     unsigned                      untrackable:1;
     unsigned                      parked:1;  /* no retries by the timer */
     unsigned                      refusal_logged:1;
+    unsigned                      uncounted:1;  /* not in the metrics */
 };
 
 
 struct ngx_bluebutton_redis_cmd_s {
+    ngx_queue_t                       queue;
     ngx_bluebutton_redis_handler_pt   handler;
     void                             *data;  /* NULL once cancelled */
     ngx_bluebutton_redis_peer_t      *peer;
     ngx_event_t                       timer;
     unsigned                          timed_out:1;
+    unsigned                          counted:1;  /* in the metrics */
 };
 
 
 char *ngx_bluebutton_redis_parse_addr(ngx_conf_t *cf,
     ngx_bluebutton_redis_conf_t *rcf, ngx_str_t *value);
 
-/*
- * Sends a command.  Returns the command, or NULL with *err set when Redis
- * cannot be reached now (connection failed or backing off).
- */
 /* connects now unless connected or backing off after a failure */
 void ngx_bluebutton_redis_open(ngx_bluebutton_redis_peer_t *peer);
 
+/*
+ * Sends a request's command.  Returns the command, or NULL with *err set
+ * when Redis cannot be reached now (connection failed or backing off).
+ */
 ngx_bluebutton_redis_cmd_t *ngx_bluebutton_redis_command(
     ngx_bluebutton_redis_peer_t *peer, ngx_log_t *log,
     ngx_bluebutton_redis_handler_pt handler, void *data, int argc,
     const char **argv, const size_t *argvlen, const char **err);
+
+/*
+ * Queues a command of the connection's own (handshake, tracking, asking
+ * sentinels) on an open peer, not counted in the metrics; NULL if the
+ * peer is not open.
+ */
+ngx_bluebutton_redis_cmd_t *ngx_bluebutton_redis_send(
+    ngx_bluebutton_redis_peer_t *peer,
+    ngx_bluebutton_redis_handler_pt handler, void *data, int argc,
+    const char **argv, const size_t *argvlen);
+
+/*
+ * Connects an open peer waiting for its address to the one now known;
+ * host is the name TLS verifies unless bluebutton_redis_ssl_name says.
+ */
+void ngx_bluebutton_redis_connect_to(ngx_bluebutton_redis_peer_t *peer,
+    struct sockaddr *sockaddr, socklen_t socklen, ngx_str_t *name,
+    ngx_str_t *host);
 
 /* The reply, when it comes, is read and discarded. */
 void ngx_bluebutton_redis_cancel(ngx_bluebutton_redis_cmd_t *cmd);

@@ -6,8 +6,8 @@
  * and the reads it covers live and die together; the entries they fill
  * are shared by all workers through the zone.
  *
- * Keys read by the lookup script are tracked as the script's caller's
- * (Redis 7 tracks the keys of commands a script runs).
+ * With a cache the lookups read with plain GET and MGET: Redis 7.0 does
+ * not track keys a script reads beyond its KEYS.
  *
  * The tracking in force has an epoch, moved on whenever it is sent anew
  * and whenever either connection is lost.  A read fills the cache only
@@ -18,21 +18,24 @@
 #include "ngx_bluebutton_tracking.h"
 #include "ngx_bluebutton_cache.h"
 #include "ngx_bluebutton_metrics.h"
+#include "ngx_bluebutton_sentinel.h"
 
 
 static void ngx_bluebutton_tracking_feed_connect(
     ngx_bluebutton_redis_peer_t *feed);
-static void ngx_bluebutton_tracking_client_id(redisAsyncContext *ac,
-    void *reply, void *privdata);
-static void ngx_bluebutton_tracking_message(redisAsyncContext *ac,
-    void *reply, void *privdata);
+static void ngx_bluebutton_tracking_client_id(void *data, redisReply *rr,
+    const char *err);
+static void ngx_bluebutton_tracking_subscribed(void *data, redisReply *rr,
+    const char *err);
+static void ngx_bluebutton_tracking_message(ngx_bluebutton_redis_peer_t *feed,
+    redisReply *rr);
 static void ngx_bluebutton_tracking_feed_close(
     ngx_bluebutton_redis_peer_t *feed);
 static void ngx_bluebutton_tracking_connect(
     ngx_bluebutton_redis_peer_t *peer);
 static void ngx_bluebutton_tracking_send(ngx_bluebutton_redis_peer_t *peer);
-static void ngx_bluebutton_tracking_reply(redisAsyncContext *ac, void *reply,
-    void *privdata);
+static void ngx_bluebutton_tracking_reply(void *data, redisReply *rr,
+    const char *err);
 static void ngx_bluebutton_tracking_close(ngx_bluebutton_redis_peer_t *peer);
 static void ngx_bluebutton_tracking_lost(ngx_bluebutton_redis_peer_t *peer,
     const char *what);
@@ -62,6 +65,13 @@ ngx_bluebutton_tracking_init(ngx_bluebutton_redis_peer_t *peer,
     feed->owner = peer;
     feed->on_connect = ngx_bluebutton_tracking_feed_connect;
     feed->on_close = ngx_bluebutton_tracking_feed_close;
+    feed->on_message = ngx_bluebutton_tracking_message;
+    feed->name = peer->name;
+    feed->sentinel = peer->sentinel;
+
+    if (feed->sentinel) {
+        ngx_bluebutton_sentinel_attach(feed->sentinel, feed);
+    }
 
     peer->feed = feed;
     peer->on_connect = ngx_bluebutton_tracking_connect;
@@ -109,22 +119,30 @@ ngx_bluebutton_tracking_exit(ngx_bluebutton_redis_peer_t *peer)
 static void
 ngx_bluebutton_tracking_feed_connect(ngx_bluebutton_redis_peer_t *feed)
 {
+    size_t       len[2];
+    const char  *argv[2];
+
     feed->subscribed = 0;
     feed->client_id = 0;
 
-    /* SUBSCRIBE waits for the id: hiredis reads only messages after it */
+    argv[0] = "CLIENT";
+    len[0] = 6;
+    argv[1] = "ID";
+    len[1] = 2;
 
-    redisAsyncCommand(feed->ac, ngx_bluebutton_tracking_client_id, NULL,
-                      "CLIENT ID");
+    (void) ngx_bluebutton_redis_send(feed, ngx_bluebutton_tracking_client_id,
+                                     feed, 2, argv, len);
 }
 
 
 static void
-ngx_bluebutton_tracking_client_id(redisAsyncContext *ac, void *reply,
-    void *privdata)
+ngx_bluebutton_tracking_client_id(void *data, redisReply *rr,
+    const char *err)
 {
-    redisReply                   *rr = reply;
-    ngx_bluebutton_redis_peer_t  *feed = ac->data;
+    ngx_bluebutton_redis_peer_t  *feed = data;
+
+    size_t       len[2];
+    const char  *argv[2];
 
     if (rr == NULL) {
         return;
@@ -145,57 +163,62 @@ ngx_bluebutton_tracking_client_id(redisAsyncContext *ac, void *reply,
 
     feed->client_id = rr->integer;
 
-    redisAsyncCommand(feed->ac, ngx_bluebutton_tracking_message, NULL,
-                      "SUBSCRIBE %s", ngx_bluebutton_tracking_channel);
+    argv[0] = "SUBSCRIBE";
+    len[0] = 9;
+    argv[1] = ngx_bluebutton_tracking_channel;
+    len[1] = sizeof(ngx_bluebutton_tracking_channel) - 1;
+
+    (void) ngx_bluebutton_redis_send(feed, ngx_bluebutton_tracking_subscribed,
+                                     feed, 2, argv, len);
 }
 
 
 static void
-ngx_bluebutton_tracking_message(redisAsyncContext *ac, void *reply,
-    void *privdata)
+ngx_bluebutton_tracking_subscribed(void *data, redisReply *rr,
+    const char *err)
 {
-    size_t                        i;
-    redisReply                   *rr = reply, *kind, *keys;
-    ngx_uint_t                    c;
-    ngx_bluebutton_cache_t      **caches;
-    ngx_bluebutton_redis_peer_t  *feed = ac->data, *peer;
+    ngx_bluebutton_redis_peer_t  *feed = data;
 
     if (rr == NULL) {
-        /* the connection is going: its close handler says so */
         return;
     }
-
-    peer = feed->owner;
 
     if (rr->type != REDIS_REPLY_ARRAY || rr->elements != 3
-        || rr->element[0]->type != REDIS_REPLY_STRING)
+        || rr->element[0]->type != REDIS_REPLY_STRING
+        || rr->element[0]->len != 9
+        || ngx_strncmp(rr->element[0]->str, "subscribe", 9) != 0)
     {
-        ngx_log_error(NGX_LOG_ERR, feed->log, 0,
-                      "bluebutton: unexpected message on the invalidation "
-                      "feed from redis \"%V\"", &feed->conf.addr);
-        ngx_bluebutton_redis_close(feed, "unexpected message");
+        /* an ACL without the channel */
+        ngx_bluebutton_tracking_refused(feed->owner, "SUBSCRIBE",
+                                        rr->type == REDIS_REPLY_ERROR
+                                        ? rr->str : "an unexpected reply");
+        ngx_bluebutton_redis_close(feed, "redis cannot track");
         return;
     }
 
-    kind = rr->element[0];
+    feed->subscribed = 1;
 
-    if (kind->len == 9 && ngx_strncmp(kind->str, "subscribe", 9) == 0) {
-        feed->subscribed = 1;
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, feed->log, 0,
+                   "bluebutton: invalidation feed subscribed as client %L",
+                   feed->client_id);
 
-        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, feed->log, 0,
-                       "bluebutton: invalidation feed subscribed as "
-                       "client %L", feed->client_id);
-
-        if (peer->ac) {
-            ngx_bluebutton_tracking_send(peer);
-        }
-
-        return;
+    if (feed->owner->open) {
+        ngx_bluebutton_tracking_send(feed->owner);
     }
+}
 
-    if (kind->len != 7 || ngx_strncmp(kind->str, "message", 7) != 0) {
-        return;
-    }
+
+static void
+ngx_bluebutton_tracking_message(ngx_bluebutton_redis_peer_t *feed,
+    redisReply *rr)
+{
+    size_t                        i;
+    redisReply                   *keys;
+    ngx_uint_t                    c;
+    ngx_bluebutton_cache_t      **caches;
+    ngx_bluebutton_redis_peer_t  *peer;
+
+    peer = feed->owner;
 
     keys = rr->element[2];
     caches = peer->caches->elts;
@@ -234,25 +257,10 @@ ngx_bluebutton_tracking_message(redisAsyncContext *ac, void *reply,
 static void
 ngx_bluebutton_tracking_feed_close(ngx_bluebutton_redis_peer_t *feed)
 {
-    ngx_uint_t  refused;
-
-    /*
-     * hiredis answers an error reply in subscribed mode (SUBSCRIBE refused
-     * by an ACL without the channel) by closing with REDIS_ERR_OTHER.
-     */
-
-    refused = feed->client_id != 0 && !feed->subscribed
-              && feed->close_err == REDIS_ERR_OTHER;
-
     feed->subscribed = 0;
     feed->client_id = 0;
 
     ngx_bluebutton_tracking_lost(feed->owner, "invalidation feed");
-
-    if (refused) {
-        ngx_bluebutton_tracking_refused(feed->owner, "SUBSCRIBE",
-                                        feed->close_errstr);
-    }
 
     if (feed->owner->untrackable) {
         /* no reconnecting in a loop: tried again with the lookup connection */
@@ -282,17 +290,28 @@ ngx_bluebutton_tracking_connect(ngx_bluebutton_redis_peer_t *peer)
 static void
 ngx_bluebutton_tracking_send(ngx_bluebutton_redis_peer_t *peer)
 {
-    char  id[NGX_INT64_LEN + 1];
+    u_char       id[NGX_INT64_LEN];
+    size_t       len[5];
+    const char  *argv[5];
 
-    ngx_sprintf((u_char *) id, "%L%Z", peer->feed->client_id);
+    argv[0] = "CLIENT";
+    len[0] = 6;
+    argv[1] = "TRACKING";
+    len[1] = 8;
+    argv[2] = "on";
+    len[2] = 2;
+    argv[3] = "REDIRECT";
+    len[3] = 8;
+    argv[4] = (const char *) id;
+    len[4] = ngx_sprintf(id, "%L", peer->feed->client_id) - id;
 
     /* reads queued from now on are tracked, once Redis says OK */
 
     peer->epoch++;
 
-    if (redisAsyncCommand(peer->ac, ngx_bluebutton_tracking_reply, peer,
-                          "CLIENT TRACKING on REDIRECT %s", id)
-        != REDIS_OK)
+    if (ngx_bluebutton_redis_send(peer, ngx_bluebutton_tracking_reply, peer,
+                                  5, argv, len)
+        == NULL)
     {
         return;
     }
@@ -304,11 +323,9 @@ ngx_bluebutton_tracking_send(ngx_bluebutton_redis_peer_t *peer)
 
 
 static void
-ngx_bluebutton_tracking_reply(redisAsyncContext *ac, void *reply,
-    void *privdata)
+ngx_bluebutton_tracking_reply(void *data, redisReply *rr, const char *err)
 {
-    redisReply                   *rr = reply;
-    ngx_bluebutton_redis_peer_t  *peer = ac->data;
+    ngx_bluebutton_redis_peer_t  *peer = data;
 
     /* a loss since it was sent moved the epoch on: this answer is old */
 
@@ -331,7 +348,7 @@ ngx_bluebutton_tracking_reply(redisAsyncContext *ac, void *reply,
         ngx_log_error(NGX_LOG_NOTICE, peer->log, 0,
                       "bluebutton: the invalidation feed from redis \"%V\" "
                       "is back after %M ms, the cache is in use again",
-                      &peer->conf.addr, ngx_current_msec - peer->lost_at);
+                      &peer->name, ngx_current_msec - peer->lost_at);
         peer->lost_at = 0;
     }
 
@@ -372,7 +389,7 @@ ngx_bluebutton_tracking_lost(ngx_bluebutton_redis_peer_t *peer,
     ngx_log_error(NGX_LOG_WARN, peer->log, 0,
                   "bluebutton: lost the invalidation feed from redis \"%V\" "
                   "(%s closed): cached decisions are not served until it is "
-                  "back", &peer->conf.addr, what);
+                  "back", &peer->name, what);
 }
 
 
@@ -397,7 +414,7 @@ ngx_bluebutton_tracking_refused(ngx_bluebutton_redis_peer_t *peer,
                   "decision cache (%s: %s): requests are not cached; "
                   "Redis 6 or later and an ACL user allowed \"client\" and "
                   "\"subscribe\" are needed",
-                  &peer->conf.addr, command, err);
+                  &peer->name, command, err);
 }
 
 

@@ -376,6 +376,63 @@ sub stop_redis {
     unlink $pidfile;
 }
 
+# Test certificates made with the openssl command line, once per run:
+# a CA, a server certificate for redis.test and 127.0.0.1, a client
+# certificate, an unrelated CA, and a server certificate signed by an
+# intermediate CA (server-chain.crt holds both).  Returns their directory.
+sub tls_files {
+    my $dir = "$ENV{TEST_NGINX_REDIS_DIR}/tls";
+    return $dir if -f "$dir/server-chain.crt";
+    mkdir $dir;
+
+    my $ec = '-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes';
+    my $run = sub {
+        system("openssl $_[0] >/dev/null 2>&1") == 0
+            or die "openssl $_[0]: failed\n";
+    };
+
+    for my $ca (qw(ca other-ca)) {
+        $run->("req -x509 $ec -days 2 -subj /CN=bluebutton-test-$ca "
+               . "-keyout $dir/$ca.key -out $dir/$ca.crt");
+    }
+
+    write_file("$dir/server.ext",
+               "subjectAltName=DNS:redis.test,IP:127.0.0.1\n");
+    write_file("$dir/client.ext", "extendedKeyUsage=clientAuth\n");
+    write_file("$dir/inter.ext", "basicConstraints=critical,CA:TRUE\n");
+
+    for ([qw(server ca server)], [qw(client ca client)],
+         [qw(inter ca inter)], [qw(server-leaf inter server)])
+    {
+        my ($who, $ca, $ext) = @$_;
+        $run->("req $ec -subj /CN=$who.redis.test -keyout $dir/$who.key "
+               . "-out $dir/$who.csr");
+        $run->("x509 -req -days 2 -in $dir/$who.csr -CA $dir/$ca.crt "
+               . "-CAkey $dir/$ca.key -CAcreateserial -extfile $dir/$ext.ext "
+               . "-out $dir/$who.crt");
+    }
+
+    system("cat $dir/server-leaf.crt $dir/inter.crt > $dir/server-chain.crt") == 0
+        or die "server-chain.crt: failed\n";
+
+    return $dir;
+}
+
+# A Redis with a TLS port beside a clear one that the tests seed through;
+# $cert is "server" (the CA signed it) or "server-chain" (an intermediate).
+sub start_tls_redis {
+    my ($port, $tls_port, @args) = @_;
+    my $dir = tls_files();
+    my $cert = @args && $args[0] !~ /^--/ ? shift @args : 'server';
+    (my $key = $cert) =~ s/-chain$/-leaf/;
+
+    start_redis($port, '--tls-port', $tls_port,
+                '--tls-cert-file', "$dir/$cert.crt",
+                '--tls-key-file', "$dir/$key.key",
+                '--tls-ca-cert-file', "$dir/ca.crt",
+                '--tls-auth-clients', 'no', @args);
+}
+
 # A peer on $port that accepts connections and then misbehaves:
 # 'silent' never answers, 'garbage' answers with what is not RESP.
 sub start_fake {

@@ -1,0 +1,701 @@
+/*
+ * Finding the primary through Redis Sentinel.  Each worker has, per Redis
+ * configured with sentinels, one connection per sentinel it asks (opened
+ * when needed, in the configured order, starting from the last one that
+ * answered) and one subscriber to +switch-master.
+ *
+ * The lookup connection and its invalidation feed connect only to the
+ * address a sentinel named, and only after that server answered ROLE with
+ * "master": a demoted primary that comes back as a replica, or one that
+ * has not yet been told, may still hold a revoked grant.  A connection
+ * lost or refused for any reason asks the sentinels again.  When no
+ * sentinel answers, the last primary named is tried: ROLE still decides.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+
+#include "ngx_bluebutton_sentinel.h"
+
+
+static void ngx_bluebutton_sentinel_ask(ngx_bluebutton_sentinel_t *s);
+static void ngx_bluebutton_sentinel_answer(void *data, redisReply *reply,
+    const char *err);
+static ngx_int_t ngx_bluebutton_sentinel_set(ngx_bluebutton_sentinel_t *s,
+    u_char *ip, size_t iplen, u_char *port, size_t portlen);
+static void ngx_bluebutton_sentinel_found(ngx_bluebutton_sentinel_t *s);
+static void ngx_bluebutton_sentinel_give_up(ngx_bluebutton_sentinel_t *s,
+    const char *reason);
+static void ngx_bluebutton_sentinel_role(void *data, redisReply *reply,
+    const char *err);
+static void ngx_bluebutton_sentinel_subscribe(
+    ngx_bluebutton_redis_peer_t *sub);
+static void ngx_bluebutton_sentinel_subscribed(void *data, redisReply *reply,
+    const char *err);
+static void ngx_bluebutton_sentinel_message(ngx_bluebutton_redis_peer_t *sub,
+    redisReply *reply);
+static void ngx_bluebutton_sentinel_next(ngx_bluebutton_redis_peer_t *sub);
+static void ngx_bluebutton_sentinel_move(ngx_bluebutton_sentinel_t *s);
+
+
+static char  ngx_bluebutton_sentinel_channel[] = "+switch-master";
+
+
+char *
+ngx_bluebutton_sentinel_conf(ngx_conf_t *cf, ngx_bluebutton_redis_conf_t *rcf)
+{
+    char                            *rv;
+    ngx_str_t                       *value;
+    ngx_uint_t                       i;
+    ngx_bluebutton_redis_conf_t     *addr;
+    ngx_bluebutton_sentinel_conf_t  *scf;
+
+    value = cf->args->elts;
+
+    if (value[1].len <= 7 || ngx_strncmp(value[1].data, "master=", 7) != 0) {
+        return "takes \"master=NAME\" first, then the sentinels' addresses";
+    }
+
+    if (cf->args->nelts < 3) {
+        return "takes at least one sentinel address";
+    }
+
+    scf = ngx_pcalloc(cf->pool, sizeof(ngx_bluebutton_sentinel_conf_t));
+    if (scf == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    scf->master.data = value[1].data + 7;
+    scf->master.len = value[1].len - 7;
+
+    if (ngx_array_init(&scf->addrs, cf->pool, cf->args->nelts - 2,
+                       sizeof(ngx_bluebutton_redis_conf_t))
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+        addr = ngx_array_push(&scf->addrs);
+        if (addr == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memzero(addr, sizeof(ngx_bluebutton_redis_conf_t));
+
+        rv = ngx_bluebutton_redis_parse_addr(cf, addr, &value[i]);
+        if (rv != NGX_CONF_OK) {
+            return rv;
+        }
+
+        if (addr->sockaddr->sa_family == AF_UNIX) {
+            return "takes sentinels' TCP addresses, not unix sockets";
+        }
+    }
+
+    rcf->sentinel = scf;
+
+    /* for logs until the primary is known */
+    rcf->addr = scf->master;
+
+    return NGX_CONF_OK;
+}
+
+
+ngx_int_t
+ngx_bluebutton_sentinel_init(ngx_bluebutton_redis_peer_t *peer,
+    ngx_cycle_t *cycle)
+{
+    ngx_uint_t                    i;
+    ngx_bluebutton_sentinel_t    *s;
+    ngx_bluebutton_redis_conf_t  *addrs;
+    ngx_bluebutton_redis_peer_t  *sp;
+
+    s = ngx_pcalloc(cycle->pool, sizeof(ngx_bluebutton_sentinel_t));
+    if (s == NULL) {
+        return NGX_ERROR;
+    }
+
+    s->conf = peer->conf.sentinel;
+    s->log = cycle->log;
+    s->nsentinels = s->conf->addrs.nelts;
+
+    s->sentinels = ngx_pcalloc(cycle->pool, (s->nsentinels + 1)
+                                           * sizeof(ngx_bluebutton_redis_peer_t));
+    if (s->sentinels == NULL) {
+        return NGX_ERROR;
+    }
+
+    addrs = s->conf->addrs.elts;
+
+    for (i = 0; i <= s->nsentinels; i++) {
+        sp = &s->sentinels[i];
+
+        /* the last one is the subscriber, moving from sentinel to sentinel */
+        sp->conf = addrs[i < s->nsentinels ? i : 0];
+        sp->conf.timeout = peer->conf.timeout;
+        sp->conf.tls = peer->conf.tls;
+        sp->conf.user = peer->conf.sentinel_user;
+        sp->conf.password = peer->conf.sentinel_password;
+        sp->kind = "sentinel";
+        sp->name = sp->conf.addr;
+        sp->log = cycle->log;
+        sp->uncounted = 1;
+
+        /* asked when needed, never reconnected by a timer */
+        sp->parked = i < s->nsentinels;
+    }
+
+    s->subscriber = &s->sentinels[s->nsentinels];
+    s->subscriber->sentinel_of = s;
+    s->subscriber->on_connect = ngx_bluebutton_sentinel_subscribe;
+    s->subscriber->on_message = ngx_bluebutton_sentinel_message;
+    s->subscriber->on_close = ngx_bluebutton_sentinel_next;
+
+    peer->sentinel = s;
+    peer->name = peer->conf.addr;
+
+    ngx_bluebutton_sentinel_attach(s, peer);
+
+    ngx_bluebutton_redis_open(s->subscriber);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_bluebutton_sentinel_attach(ngx_bluebutton_sentinel_t *s,
+    ngx_bluebutton_redis_peer_t *peer)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < NGX_BLUEBUTTON_SENTINEL_PEERS; i++) {
+        if (s->peers[i] == NULL) {
+            s->peers[i] = peer;
+            return;
+        }
+    }
+}
+
+
+void
+ngx_bluebutton_sentinel_exit(ngx_bluebutton_sentinel_t *s)
+{
+    ngx_uint_t  i;
+
+    s->subscriber->on_close = NULL;
+
+    for (i = 0; i <= s->nsentinels; i++) {
+        ngx_bluebutton_redis_close(&s->sentinels[i], "the worker is exiting");
+    }
+}
+
+
+void
+ngx_bluebutton_sentinel_want(ngx_bluebutton_sentinel_t *s,
+    ngx_bluebutton_redis_peer_t *peer)
+{
+    ngx_uint_t  i, free;
+
+    if (s->known) {
+        ngx_bluebutton_redis_connect_to(peer, (struct sockaddr *) s->sockaddr,
+                                        s->socklen, &s->name, &s->host);
+        return;
+    }
+
+    free = NGX_BLUEBUTTON_SENTINEL_PEERS;
+
+    for (i = 0; i < NGX_BLUEBUTTON_SENTINEL_PEERS; i++) {
+        if (s->waiting[i] == peer) {
+            return;
+        }
+
+        if (s->waiting[i] == NULL) {
+            free = i;
+        }
+    }
+
+    if (free == NGX_BLUEBUTTON_SENTINEL_PEERS) {
+        return;
+    }
+
+    s->waiting[free] = peer;
+
+    if (!s->asking) {
+        s->asking = 1;
+        s->asked = 0;
+        ngx_bluebutton_sentinel_ask(s);
+    }
+}
+
+
+void
+ngx_bluebutton_sentinel_unwant(ngx_bluebutton_sentinel_t *s,
+    ngx_bluebutton_redis_peer_t *peer)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < NGX_BLUEBUTTON_SENTINEL_PEERS; i++) {
+        if (s->waiting[i] == peer) {
+            s->waiting[i] = NULL;
+        }
+    }
+
+    /* lost, timed out, refused or not the primary: ask again next time */
+    s->known = 0;
+}
+
+
+/* the sentinels in turn, each asked once a round */
+static void
+ngx_bluebutton_sentinel_ask(ngx_bluebutton_sentinel_t *s)
+{
+    size_t                        len[3];
+    const char                   *argv[3];
+    ngx_bluebutton_redis_peer_t  *sp;
+
+    argv[0] = "SENTINEL";
+    len[0] = 8;
+    argv[1] = "get-master-addr-by-name";
+    len[1] = 23;
+    argv[2] = (const char *) s->conf->master.data;
+    len[2] = s->conf->master.len;
+
+    while (s->asked < s->nsentinels) {
+        sp = &s->sentinels[s->current];
+
+        s->asked++;
+
+        ngx_bluebutton_redis_open(sp);
+
+        if (ngx_bluebutton_redis_send(sp, ngx_bluebutton_sentinel_answer, s,
+                                      3, argv, len)
+            != NULL)
+        {
+            return;
+        }
+
+        /* down, or still backing off after failing: the next one */
+        s->current = (s->current + 1) % s->nsentinels;
+    }
+
+    ngx_bluebutton_sentinel_give_up(s, "no sentinel could be asked");
+}
+
+
+static void
+ngx_bluebutton_sentinel_answer(void *data, redisReply *reply,
+    const char *err)
+{
+    ngx_bluebutton_sentinel_t  *s = data;
+
+    ngx_bluebutton_redis_peer_t  *sp;
+
+    sp = &s->sentinels[s->current];
+
+    if (reply
+        && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2
+        && reply->element[0]->type == REDIS_REPLY_STRING
+        && reply->element[1]->type == REDIS_REPLY_STRING)
+    {
+        if (ngx_bluebutton_sentinel_set(s,
+                                        (u_char *) reply->element[0]->str,
+                                        reply->element[0]->len,
+                                        (u_char *) reply->element[1]->str,
+                                        reply->element[1]->len)
+            == NGX_OK)
+        {
+            ngx_log_debug3(NGX_LOG_DEBUG_HTTP, s->log, 0,
+                           "bluebutton: sentinel \"%V\" names \"%V\" as the "
+                           "primary of \"%V\"",
+                           &sp->name, &s->name, &s->conf->master);
+
+            s->asking = 0;
+            ngx_bluebutton_sentinel_found(s);
+            return;
+        }
+
+        ngx_log_error(NGX_LOG_ERR, s->log, 0,
+                      "bluebutton: sentinel \"%V\" names \"%*s\" port "
+                      "\"%*s\" as the primary of \"%V\": not an IP address "
+                      "and port",
+                      &sp->name, reply->element[0]->len,
+                      reply->element[0]->str, reply->element[1]->len,
+                      reply->element[1]->str, &s->conf->master);
+
+    } else if (reply && reply->type == REDIS_REPLY_NIL) {
+        ngx_log_error(NGX_LOG_ERR, s->log, 0,
+                      "bluebutton: sentinel \"%V\" does not know a primary "
+                      "named \"%V\"", &sp->name, &s->conf->master);
+
+    } else if (reply && reply->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, s->log, 0,
+                      "bluebutton: sentinel \"%V\" refused to name the "
+                      "primary of \"%V\": %s",
+                      &sp->name, &s->conf->master, reply->str);
+
+    } else if (reply) {
+        ngx_log_error(NGX_LOG_ERR, s->log, 0,
+                      "bluebutton: sentinel \"%V\" gave an unexpected "
+                      "reply for the primary of \"%V\"",
+                      &sp->name, &s->conf->master);
+
+    } else if (ngx_exiting || ngx_terminate || ngx_quit) {
+        s->asking = 0;
+        return;
+    }
+
+    s->current = (s->current + 1) % s->nsentinels;
+
+    ngx_bluebutton_sentinel_ask(s);
+}
+
+
+static ngx_int_t
+ngx_bluebutton_sentinel_set(ngx_bluebutton_sentinel_t *s, u_char *ip,
+    size_t iplen, u_char *port, size_t portlen)
+{
+    ngx_int_t             n;
+    struct sockaddr_in   *sin;
+#if (NGX_HAVE_INET6)
+    struct sockaddr_in6  *sin6;
+#endif
+
+    n = ngx_atoi(port, portlen);
+
+    if (n < 1 || n > 65535 || iplen == 0 || iplen >= NGX_SOCKADDR_STRLEN) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(s->sockaddr, NGX_SOCKADDRLEN);
+
+    /* an address only: a worker never waits for DNS */
+
+    sin = (struct sockaddr_in *) s->sockaddr;
+    sin->sin_addr.s_addr = ngx_inet_addr(ip, iplen);
+
+    if (sin->sin_addr.s_addr != INADDR_NONE) {
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons((in_port_t) n);
+        s->socklen = sizeof(struct sockaddr_in);
+
+    } else {
+#if (NGX_HAVE_INET6)
+        sin6 = (struct sockaddr_in6 *) s->sockaddr;
+
+        if (ngx_inet6_addr(ip, iplen, sin6->sin6_addr.s6_addr) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons((in_port_t) n);
+        s->socklen = sizeof(struct sockaddr_in6);
+#else
+        return NGX_ERROR;
+#endif
+    }
+
+    s->name.data = s->text;
+    s->name.len = ngx_sock_ntop((struct sockaddr *) s->sockaddr, s->socklen,
+                                s->text, NGX_SOCKADDR_STRLEN, 1);
+
+    /* the host part, for TLS when no name is configured */
+    s->host.data = s->text;
+    s->host.len = iplen;
+
+    if (s->text[0] == '[') {
+        s->host.data++;
+    }
+
+    s->known = 1;
+    s->named = 1;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_bluebutton_sentinel_found(ngx_bluebutton_sentinel_t *s)
+{
+    ngx_uint_t                    i;
+    ngx_bluebutton_redis_peer_t  *peer;
+
+    for (i = 0; i < NGX_BLUEBUTTON_SENTINEL_PEERS; i++) {
+        peer = s->waiting[i];
+
+        if (peer == NULL) {
+            continue;
+        }
+
+        s->waiting[i] = NULL;
+
+        ngx_bluebutton_redis_connect_to(peer, (struct sockaddr *) s->sockaddr,
+                                        s->socklen, &s->name, &s->host);
+    }
+}
+
+
+static void
+ngx_bluebutton_sentinel_give_up(ngx_bluebutton_sentinel_t *s,
+    const char *reason)
+{
+    ngx_uint_t                    i;
+    ngx_bluebutton_redis_peer_t  *peer;
+
+    s->asking = 0;
+
+    if (s->named) {
+        /* the sentinels are away, perhaps not the primary: ROLE tells */
+
+        ngx_log_error(NGX_LOG_WARN, s->log, 0,
+                      "bluebutton: %s for the primary of \"%V\", trying "
+                      "the last one named, \"%V\"",
+                      reason, &s->conf->master, &s->name);
+
+        s->known = 1;
+        ngx_bluebutton_sentinel_found(s);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, s->log, 0,
+                  "bluebutton: %s for the primary of \"%V\"",
+                  reason, &s->conf->master);
+
+    for (i = 0; i < NGX_BLUEBUTTON_SENTINEL_PEERS; i++) {
+        peer = s->waiting[i];
+
+        if (peer) {
+            s->waiting[i] = NULL;
+            ngx_bluebutton_redis_close(peer, "no sentinel named the primary");
+        }
+    }
+}
+
+
+void
+ngx_bluebutton_sentinel_check_role(ngx_bluebutton_redis_peer_t *peer)
+{
+    size_t       len[1];
+    const char  *argv[1];
+
+    argv[0] = "ROLE";
+    len[0] = 4;
+
+    (void) ngx_bluebutton_redis_send(peer, ngx_bluebutton_sentinel_role, peer,
+                                     1, argv, len);
+}
+
+
+static void
+ngx_bluebutton_sentinel_role(void *data, redisReply *reply, const char *err)
+{
+    ngx_bluebutton_redis_peer_t  *peer = data;
+
+    ngx_str_t  role;
+
+    if (reply == NULL) {
+        return;
+    }
+
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0
+        && reply->element[0]->type == REDIS_REPLY_STRING
+        && reply->element[0]->len == 6
+        && ngx_strncmp(reply->element[0]->str, "master", 6) == 0)
+    {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, peer->log, 0,
+                       "bluebutton: redis \"%V\" is the primary",
+                       &peer->name);
+        return;
+    }
+
+    role.len = 0;
+    role.data = NULL;
+
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0
+        && reply->element[0]->type == REDIS_REPLY_STRING)
+    {
+        role.len = reply->element[0]->len;
+        role.data = (u_char *) reply->element[0]->str;
+
+    } else if (reply->type == REDIS_REPLY_ERROR) {
+        role.len = reply->len;
+        role.data = (u_char *) reply->str;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, peer->log, 0,
+                  "bluebutton: redis \"%V\" is not the primary of \"%V\" "
+                  "(ROLE: %V), asking the sentinels again",
+                  &peer->name, &peer->sentinel->conf->master, &role);
+
+    /* what was queued behind is refused, never read from this server */
+    ngx_bluebutton_redis_close(peer, "redis is not the primary");
+}
+
+
+static void
+ngx_bluebutton_sentinel_subscribe(ngx_bluebutton_redis_peer_t *sub)
+{
+    size_t       len[2];
+    const char  *argv[2];
+
+    argv[0] = "SUBSCRIBE";
+    len[0] = 9;
+    argv[1] = ngx_bluebutton_sentinel_channel;
+    len[1] = sizeof(ngx_bluebutton_sentinel_channel) - 1;
+
+    (void) ngx_bluebutton_redis_send(sub, ngx_bluebutton_sentinel_subscribed,
+                                     sub, 2, argv, len);
+}
+
+
+static void
+ngx_bluebutton_sentinel_subscribed(void *data, redisReply *reply,
+    const char *err)
+{
+    ngx_bluebutton_redis_peer_t  *sub = data;
+
+    if (reply == NULL || reply->type == REDIS_REPLY_ARRAY) {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, sub->log, 0,
+                  "bluebutton: sentinel \"%V\" refused SUBSCRIBE %s: %s",
+                  &sub->name, ngx_bluebutton_sentinel_channel,
+                  reply->type == REDIS_REPLY_ERROR ? reply->str
+                                                   : "an unexpected reply");
+
+    ngx_bluebutton_redis_close(sub, "SUBSCRIBE was refused");
+}
+
+
+/* "<name> <old ip> <old port> <new ip> <new port>" */
+static void
+ngx_bluebutton_sentinel_message(ngx_bluebutton_redis_peer_t *sub,
+    redisReply *reply)
+{
+    u_char                     *p, *last, *field[5];
+    size_t                      len[5];
+    ngx_uint_t                  n;
+    redisReply                 *payload;
+    ngx_bluebutton_sentinel_t  *s;
+
+    s = sub->sentinel_of;
+    payload = reply->element[2];
+
+    if (payload->type != REDIS_REPLY_STRING) {
+        return;
+    }
+
+    p = (u_char *) payload->str;
+    last = p + payload->len;
+
+    for (n = 0; n < 5 && p < last; n++) {
+        field[n] = p;
+
+        while (p < last && *p != ' ') {
+            p++;
+        }
+
+        len[n] = p - field[n];
+
+        while (p < last && *p == ' ') {
+            p++;
+        }
+    }
+
+    if (n != 5 || p != last) {
+        ngx_log_error(NGX_LOG_ERR, s->log, 0,
+                      "bluebutton: sentinel \"%V\" announced a switch that "
+                      "could not be read: \"%*s\"",
+                      &sub->name, payload->len, payload->str);
+        return;
+    }
+
+    if (len[0] != s->conf->master.len
+        || ngx_strncmp(field[0], s->conf->master.data, len[0]) != 0)
+    {
+        return;
+    }
+
+    if (ngx_bluebutton_sentinel_set(s, field[3], len[3], field[4], len[4])
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, s->log, 0,
+                      "bluebutton: sentinel \"%V\" announced a new primary "
+                      "of \"%V\" that is not an IP address and port: "
+                      "\"%*s\"", &sub->name, &s->conf->master,
+                      payload->len, payload->str);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, s->log, 0,
+                  "bluebutton: sentinel \"%V\" says the primary of \"%V\" "
+                  "moved from \"%*s:%*s\" to \"%V\"",
+                  &sub->name, &s->conf->master, len[1], field[1],
+                  len[2], field[2], &s->name);
+
+    ngx_bluebutton_sentinel_move(s);
+}
+
+
+/* the connections go to the new primary now, not when the old one fails */
+static void
+ngx_bluebutton_sentinel_move(ngx_bluebutton_sentinel_t *s)
+{
+    u_char                        sockaddr[NGX_SOCKADDRLEN];
+    socklen_t                     socklen;
+    ngx_uint_t                    i;
+    ngx_bluebutton_redis_peer_t  *peer;
+
+    socklen = s->socklen;
+    ngx_memcpy(sockaddr, s->sockaddr, NGX_SOCKADDRLEN);
+
+    for (i = 0; i < NGX_BLUEBUTTON_SENTINEL_PEERS; i++) {
+        peer = s->peers[i];
+
+        if (peer == NULL || !peer->open) {
+            continue;
+        }
+
+        if (peer->connection && peer->socklen == socklen
+            && ngx_memcmp(peer->sockaddr, sockaddr, socklen) == 0)
+        {
+            continue;
+        }
+
+        ngx_bluebutton_redis_close(peer, "the primary moved");
+    }
+
+    /* closing forgot the primary: it is the announced one */
+    s->known = 1;
+
+    for (i = 0; i < NGX_BLUEBUTTON_SENTINEL_PEERS; i++) {
+        peer = s->peers[i];
+
+        if (peer && !peer->open) {
+            peer->next_attempt = ngx_current_msec;
+            ngx_bluebutton_redis_open(peer);
+        }
+    }
+}
+
+
+/* the subscriber moves to the next sentinel when it loses one */
+static void
+ngx_bluebutton_sentinel_next(ngx_bluebutton_redis_peer_t *sub)
+{
+    ngx_bluebutton_sentinel_t    *s;
+    ngx_bluebutton_redis_conf_t  *addrs;
+
+    s = sub->sentinel_of;
+    addrs = s->conf->addrs.elts;
+
+    s->subscribed_to = (s->subscribed_to + 1) % s->nsentinels;
+
+    sub->conf.addr = addrs[s->subscribed_to].addr;
+    sub->conf.host = addrs[s->subscribed_to].host;
+    sub->conf.sockaddr = addrs[s->subscribed_to].sockaddr;
+    sub->conf.socklen = addrs[s->subscribed_to].socklen;
+    sub->name = sub->conf.addr;
+}
