@@ -288,10 +288,25 @@ ngx_bluebutton_redis_connect_to(ngx_bluebutton_redis_peer_t *peer,
         return;
     }
 
+    /* the sentinel client may name another primary while this one lives */
+
+    ngx_memcpy(peer->sockaddr_copy, sockaddr, socklen);
+    peer->sockaddr = (struct sockaddr *) peer->sockaddr_copy;
+    peer->socklen = socklen;
+
     peer->name = *name;
     peer->host = *host;
-    peer->sockaddr = sockaddr;
-    peer->socklen = socklen;
+
+    if (name->len <= sizeof(peer->name_copy)) {
+        peer->name.data = ngx_cpymem(peer->name_copy, name->data, name->len)
+                          - name->len;
+
+        if (host->data >= name->data
+            && host->data + host->len <= name->data + name->len)
+        {
+            peer->host.data = peer->name_copy + (host->data - name->data);
+        }
+    }
 
     if (ngx_bluebutton_redis_connect_log.file == NULL) {
         ngx_bluebutton_redis_connect_log = *ngx_cycle->log;
@@ -301,7 +316,7 @@ ngx_bluebutton_redis_connect_to(ngx_bluebutton_redis_peer_t *peer,
 
     ngx_memzero(&pc, sizeof(ngx_peer_connection_t));
 
-    pc.sockaddr = sockaddr;
+    pc.sockaddr = peer->sockaddr;
     pc.socklen = socklen;
     pc.name = &peer->name;
     pc.get = ngx_event_get_peer;

@@ -68,6 +68,8 @@ struct ngx_bluebutton_redis_peer_s {
     ngx_str_t                     host;      /* the name TLS verifies */
     struct sockaddr              *sockaddr;
     socklen_t                     socklen;
+    u_char                        sockaddr_copy[NGX_SOCKADDRLEN];
+    u_char                        name_copy[NGX_SOCKADDR_STRLEN];
     ngx_connection_t             *connection;
     redisReader                  *reader;
     ngx_queue_t                   commands;  /* waiting for their replies */

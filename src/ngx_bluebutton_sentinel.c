@@ -2,7 +2,9 @@
  * Finding the primary through Redis Sentinel.  Each worker has, per Redis
  * configured with sentinels, one connection per sentinel it asks (opened
  * when needed, in the configured order, starting from the last one that
- * answered) and one subscriber to +switch-master.
+ * answered) and one subscriber to +switch-master per sentinel: the
+ * sentinel that leads a failover announces it at once, the others only
+ * once they hear of it, up to seconds later.
  *
  * The lookup connection and its invalidation feed connect only to the
  * address a sentinel named, and only after that server answered ROLE with
@@ -35,11 +37,18 @@ static void ngx_bluebutton_sentinel_subscribed(void *data, redisReply *reply,
     const char *err);
 static void ngx_bluebutton_sentinel_message(ngx_bluebutton_redis_peer_t *sub,
     redisReply *reply);
-static void ngx_bluebutton_sentinel_next(ngx_bluebutton_redis_peer_t *sub);
 static void ngx_bluebutton_sentinel_move(ngx_bluebutton_sentinel_t *s);
 
 
-static char  ngx_bluebutton_sentinel_channel[] = "+switch-master";
+/*
+ * +promoted-slave comes first, from the sentinel that leads a failover,
+ * as soon as it names the new primary in get-master-addr-by-name;
+ * +switch-master comes when the failover ends, from every sentinel.
+ */
+static ngx_str_t  ngx_bluebutton_sentinel_channels[] = {
+    ngx_string("+promoted-slave"),
+    ngx_string("+switch-master")
+};
 
 
 char *
@@ -121,19 +130,22 @@ ngx_bluebutton_sentinel_init(ngx_bluebutton_redis_peer_t *peer,
     s->log = cycle->log;
     s->nsentinels = s->conf->addrs.nelts;
 
-    s->sentinels = ngx_pcalloc(cycle->pool, (s->nsentinels + 1)
+    /* the askers, then the subscribers */
+
+    s->sentinels = ngx_pcalloc(cycle->pool, 2 * s->nsentinels
                                            * sizeof(ngx_bluebutton_redis_peer_t));
     if (s->sentinels == NULL) {
         return NGX_ERROR;
     }
 
+    s->subscribers = s->sentinels + s->nsentinels;
+
     addrs = s->conf->addrs.elts;
 
-    for (i = 0; i <= s->nsentinels; i++) {
+    for (i = 0; i < 2 * s->nsentinels; i++) {
         sp = &s->sentinels[i];
 
-        /* the last one is the subscriber, moving from sentinel to sentinel */
-        sp->conf = addrs[i < s->nsentinels ? i : 0];
+        sp->conf = addrs[i % s->nsentinels];
         sp->conf.timeout = peer->conf.timeout;
         sp->conf.tls = peer->conf.tls;
         sp->conf.user = peer->conf.sentinel_user;
@@ -143,22 +155,25 @@ ngx_bluebutton_sentinel_init(ngx_bluebutton_redis_peer_t *peer,
         sp->log = cycle->log;
         sp->uncounted = 1;
 
-        /* asked when needed, never reconnected by a timer */
-        sp->parked = i < s->nsentinels;
-    }
+        if (i < s->nsentinels) {
+            /* asked when needed, never reconnected by a timer */
+            sp->parked = 1;
+            continue;
+        }
 
-    s->subscriber = &s->sentinels[s->nsentinels];
-    s->subscriber->sentinel_of = s;
-    s->subscriber->on_connect = ngx_bluebutton_sentinel_subscribe;
-    s->subscriber->on_message = ngx_bluebutton_sentinel_message;
-    s->subscriber->on_close = ngx_bluebutton_sentinel_next;
+        sp->sentinel_of = s;
+        sp->on_connect = ngx_bluebutton_sentinel_subscribe;
+        sp->on_message = ngx_bluebutton_sentinel_message;
+    }
 
     peer->sentinel = s;
     peer->name = peer->conf.addr;
 
     ngx_bluebutton_sentinel_attach(s, peer);
 
-    ngx_bluebutton_redis_open(s->subscriber);
+    for (i = 0; i < s->nsentinels; i++) {
+        ngx_bluebutton_redis_open(&s->subscribers[i]);
+    }
 
     return NGX_OK;
 }
@@ -184,9 +199,7 @@ ngx_bluebutton_sentinel_exit(ngx_bluebutton_sentinel_t *s)
 {
     ngx_uint_t  i;
 
-    s->subscriber->on_close = NULL;
-
-    for (i = 0; i <= s->nsentinels; i++) {
+    for (i = 0; i < 2 * s->nsentinels; i++) {
         ngx_bluebutton_redis_close(&s->sentinels[i], "the worker is exiting");
     }
 }
@@ -537,15 +550,21 @@ static void
 ngx_bluebutton_sentinel_subscribe(ngx_bluebutton_redis_peer_t *sub)
 {
     size_t       len[2];
+    ngx_uint_t   i;
     const char  *argv[2];
 
-    argv[0] = "SUBSCRIBE";
-    len[0] = 9;
-    argv[1] = ngx_bluebutton_sentinel_channel;
-    len[1] = sizeof(ngx_bluebutton_sentinel_channel) - 1;
+    /* one channel a command: each gets its own confirmation */
 
-    (void) ngx_bluebutton_redis_send(sub, ngx_bluebutton_sentinel_subscribed,
-                                     sub, 2, argv, len);
+    for (i = 0; i < 2; i++) {
+        argv[0] = "SUBSCRIBE";
+        len[0] = 9;
+        argv[1] = (const char *) ngx_bluebutton_sentinel_channels[i].data;
+        len[1] = ngx_bluebutton_sentinel_channels[i].len;
+
+        (void) ngx_bluebutton_redis_send(sub,
+                                         ngx_bluebutton_sentinel_subscribed,
+                                         sub, 2, argv, len);
+    }
 }
 
 
@@ -560,8 +579,8 @@ ngx_bluebutton_sentinel_subscribed(void *data, redisReply *reply,
     }
 
     ngx_log_error(NGX_LOG_ERR, sub->log, 0,
-                  "bluebutton: sentinel \"%V\" refused SUBSCRIBE %s: %s",
-                  &sub->name, ngx_bluebutton_sentinel_channel,
+                  "bluebutton: sentinel \"%V\" refused SUBSCRIBE: %s",
+                  &sub->name,
                   reply->type == REDIS_REPLY_ERROR ? reply->str
                                                    : "an unexpected reply");
 
@@ -569,56 +588,90 @@ ngx_bluebutton_sentinel_subscribed(void *data, redisReply *reply,
 }
 
 
-/* "<name> <old ip> <old port> <new ip> <new port>" */
+/*
+ * +switch-master:  "<name> <old ip> <old port> <new ip> <new port>"
+ * +promoted-slave: "slave <ip:port> <ip> <port> @ <name> <old ip> <old port>"
+ */
 static void
 ngx_bluebutton_sentinel_message(ngx_bluebutton_redis_peer_t *sub,
     redisReply *reply)
 {
-    u_char                     *p, *last, *field[5];
-    size_t                      len[5];
-    ngx_uint_t                  n;
-    redisReply                 *payload;
+    u_char                     *p, *last, *f[8];
+    size_t                      len[8];
+    ngx_uint_t                  n, name, ip, port, old;
+    redisReply                 *channel, *payload;
     ngx_bluebutton_sentinel_t  *s;
 
     s = sub->sentinel_of;
+    channel = reply->element[1];
     payload = reply->element[2];
 
-    if (payload->type != REDIS_REPLY_STRING) {
+    if (payload->type != REDIS_REPLY_STRING
+        || channel->type != REDIS_REPLY_STRING)
+    {
         return;
     }
 
     p = (u_char *) payload->str;
     last = p + payload->len;
 
-    for (n = 0; n < 5 && p < last; n++) {
-        field[n] = p;
+    for (n = 0; n < 8 && p < last; n++) {
+        f[n] = p;
 
         while (p < last && *p != ' ') {
             p++;
         }
 
-        len[n] = p - field[n];
+        len[n] = p - f[n];
 
         while (p < last && *p == ' ') {
             p++;
         }
     }
 
-    if (n != 5 || p != last) {
+    if (p != last) {
+        n = 0;
+    }
+
+    if (channel->len == 14
+        && ngx_strncmp(channel->str, "+switch-master", 14) == 0
+        && n == 5)
+    {
+        name = 0; old = 1; ip = 3; port = 4;
+
+    } else if (channel->len == 15
+               && ngx_strncmp(channel->str, "+promoted-slave", 15) == 0
+               && n == 8 && len[4] == 1 && f[4][0] == '@')
+    {
+        name = 5; old = 6; ip = 2; port = 3;
+
+    } else {
         ngx_log_error(NGX_LOG_ERR, s->log, 0,
-                      "bluebutton: sentinel \"%V\" announced a switch that "
+                      "bluebutton: sentinel \"%V\" announced on \"%*s\" what "
                       "could not be read: \"%*s\"",
-                      &sub->name, payload->len, payload->str);
+                      &sub->name, channel->len, channel->str,
+                      payload->len, payload->str);
         return;
     }
 
-    if (len[0] != s->conf->master.len
-        || ngx_strncmp(field[0], s->conf->master.data, len[0]) != 0)
+    if (len[name] != s->conf->master.len
+        || ngx_strncmp(f[name], s->conf->master.data, len[name]) != 0)
     {
         return;
     }
 
-    if (ngx_bluebutton_sentinel_set(s, field[3], len[3], field[4], len[4])
+    /* every sentinel announces the same switch: the first one moves */
+
+    if (s->named && s->host.len == len[ip]
+        && ngx_strncmp(s->host.data, f[ip], len[ip]) == 0
+        && ngx_atoi(f[port], len[port])
+           == ngx_inet_get_port((struct sockaddr *) s->sockaddr))
+    {
+        ngx_bluebutton_sentinel_move(s);
+        return;
+    }
+
+    if (ngx_bluebutton_sentinel_set(s, f[ip], len[ip], f[port], len[port])
         != NGX_OK)
     {
         ngx_log_error(NGX_LOG_ERR, s->log, 0,
@@ -631,9 +684,10 @@ ngx_bluebutton_sentinel_message(ngx_bluebutton_redis_peer_t *sub,
 
     ngx_log_error(NGX_LOG_NOTICE, s->log, 0,
                   "bluebutton: sentinel \"%V\" says the primary of \"%V\" "
-                  "moved from \"%*s:%*s\" to \"%V\"",
-                  &sub->name, &s->conf->master, len[1], field[1],
-                  len[2], field[2], &s->name);
+                  "moved from \"%*s:%*s\" to \"%V\" (%*s)",
+                  &sub->name, &s->conf->master, len[old], f[old],
+                  len[old + 1], f[old + 1], &s->name,
+                  channel->len, channel->str);
 
     ngx_bluebutton_sentinel_move(s);
 }
@@ -678,24 +732,4 @@ ngx_bluebutton_sentinel_move(ngx_bluebutton_sentinel_t *s)
             ngx_bluebutton_redis_open(peer);
         }
     }
-}
-
-
-/* the subscriber moves to the next sentinel when it loses one */
-static void
-ngx_bluebutton_sentinel_next(ngx_bluebutton_redis_peer_t *sub)
-{
-    ngx_bluebutton_sentinel_t    *s;
-    ngx_bluebutton_redis_conf_t  *addrs;
-
-    s = sub->sentinel_of;
-    addrs = s->conf->addrs.elts;
-
-    s->subscribed_to = (s->subscribed_to + 1) % s->nsentinels;
-
-    sub->conf.addr = addrs[s->subscribed_to].addr;
-    sub->conf.host = addrs[s->subscribed_to].host;
-    sub->conf.sockaddr = addrs[s->subscribed_to].sockaddr;
-    sub->conf.socklen = addrs[s->subscribed_to].socklen;
-    sub->name = sub->conf.addr;
 }

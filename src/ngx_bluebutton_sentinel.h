@@ -35,8 +35,7 @@ struct ngx_bluebutton_sentinel_s {
     ngx_uint_t                       current;    /* the next one asked */
     ngx_uint_t                       asked;      /* in this round */
 
-    ngx_bluebutton_redis_peer_t     *subscriber;  /* +switch-master */
-    ngx_uint_t                       subscribed_to;
+    ngx_bluebutton_redis_peer_t     *subscribers;  /* +switch-master, each */
 
     /* connections that read from the primary, and those waiting for it */
     ngx_bluebutton_redis_peer_t     *peers[NGX_BLUEBUTTON_SENTINEL_PEERS];

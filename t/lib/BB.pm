@@ -364,6 +364,21 @@ sub start_redis {
 
 sub stop_redis {
     my ($port) = @_;
+    my $pid = kill_redis($port) or return;
+
+    # gone, or a zombie nobody reaped yet: either way it serves nothing
+    my $deadline = time + 5;
+    while (kill(0, $pid) && time < $deadline) {
+        open my $st, '<', "/proc/$pid/stat" or last;
+        my $state = (split ' ', scalar <$st>)[2];
+        last if $state eq 'Z';
+        sleep 0.01;
+    }
+}
+
+# SIGKILL and return at once: a server that dies under load
+sub kill_redis {
+    my ($port) = @_;
     my $pidfile = "$ENV{TEST_NGINX_REDIS_DIR}/$port/redis.pid";
     open my $fh, '<', $pidfile or return;
     chomp(my $pid = <$fh> || '');
@@ -371,9 +386,8 @@ sub stop_redis {
     return unless $pid;
 
     kill 'KILL', $pid;
-    my $deadline = time + 5;
-    while (kill(0, $pid) && time < $deadline) { sleep 0.01 }
     unlink $pidfile;
+    return $pid;
 }
 
 # Test certificates made with the openssl command line, once per run:
@@ -431,6 +445,162 @@ sub start_tls_redis {
                 '--tls-key-file', "$dir/$key.key",
                 '--tls-ca-cert-file', "$dir/ca.crt",
                 '--tls-auth-clients', 'no', @args);
+}
+
+# Redis Sentinel: a primary, a replica of it and sentinels on loopback,
+# with a short down-after-milliseconds; returns once every sentinel knows
+# the replica and the other sentinels (failover needs both).
+our $Master = 'bbmaster';
+
+sub start_sentinels {
+    my ($primary, $replica, $sentinels, %o) = @_;
+    stop_redis($_) for @$sentinels;
+
+    # the replica holds what the primary holds before anything happens
+    start_redis($primary, '--repl-diskless-sync-delay', 0);
+    start_redis($replica, '--replicaof', '127.0.0.1', $primary,
+                '--repl-diskless-sync-delay', 0);
+    my $synced = time + 10;
+    until ((command($replica, 'ROLE')->[3] || '') eq 'connected') {
+        die "replica $replica did not sync\n" if time > $synced;
+        sleep 0.05;
+    }
+
+    for my $port (@$sentinels) {
+        my $dir = "$ENV{TEST_NGINX_REDIS_DIR}/$port";
+        mkdir $dir;
+        write_file("$dir/sentinel.conf", <<END . ($o{password} ? <<END2 : ''));
+port $port
+bind 127.0.0.1
+daemonize yes
+pidfile $dir/redis.pid
+logfile $dir/sentinel.log
+dir $dir
+sentinel monitor $Master 127.0.0.1 $primary 2
+sentinel down-after-milliseconds $Master 500
+sentinel failover-timeout $Master 3000
+sentinel parallel-syncs $Master 1
+END
+requirepass "$o{password}"
+sentinel sentinel-pass "$o{password}"
+END2
+        system('redis-server', "$dir/sentinel.conf", '--sentinel') == 0
+            or die "sentinel on port $port did not start\n";
+    }
+
+    local $Auth = $o{password} ? [$o{password}] : $Auth;
+    my $deadline = time + 20;
+
+    for my $port (@$sentinels) {
+        until (eval {
+                   my $s = command($port, 'SENTINEL', 'sentinels', $Master);
+                   my $r = command($port, 'SENTINEL', 'replicas', $Master);
+                   @$s == @$sentinels - 1 && @$r == 1
+                       && join(' ', @{ $r->[0] }) =~ /\bflags slave\b/;
+               })
+        {
+            die "sentinel $port did not find its peers\n" if time > $deadline;
+            sleep 0.1;
+        }
+    }
+}
+
+# One sentinel with a TLS port, watching a primary through its TLS port.
+sub start_tls_sentinel {
+    my ($port, $tls_port, $primary_tls) = @_;
+    my $tls = tls_files();
+    my $dir = "$ENV{TEST_NGINX_REDIS_DIR}/$port";
+    stop_redis($port);
+    mkdir $dir;
+
+    write_file("$dir/sentinel.conf", <<END);
+port $port
+tls-port $tls_port
+bind 127.0.0.1
+daemonize yes
+pidfile $dir/redis.pid
+logfile $dir/sentinel.log
+dir $dir
+tls-cert-file $tls/server.crt
+tls-key-file $tls/server.key
+tls-ca-cert-file $tls/ca.crt
+tls-auth-clients no
+tls-replication yes
+sentinel monitor $Master 127.0.0.1 $primary_tls 1
+END
+    system('redis-server', "$dir/sentinel.conf", '--sentinel') == 0
+        or die "sentinel on port $port did not start\n";
+
+    my $deadline = time + 10;
+    until (eval { primary_of($port) == $primary_tls }) {
+        die "sentinel $port does not see its primary\n" if time > $deadline;
+        sleep 0.05;
+    }
+}
+
+# the primary's port, as a sentinel names it now
+sub primary_of {
+    my ($sentinel) = @_;
+    my $addr = command($sentinel, 'SENTINEL', 'get-master-addr-by-name',
+                       $Master);
+    return $addr ? $addr->[1] : 0;
+}
+
+# reads (GET, MGET, EVALSHA, EVAL) a server ran since its last RESETSTAT
+sub lookups_on {
+    my ($port) = @_;
+    local $Port = $port;
+    my $c = commands();
+    my $n = 0;
+    $n += $c->{$_} || 0 for qw(get mget evalsha eval);
+    return $n;
+}
+
+# A steady stream of requests (every 20 ms, a valid token and one whose
+# grant is gone) while $o{fault} happens; lasts until the valid token has
+# been allowed again for half a second, or 20 s.  Returns counts: ok (200
+# for the valid token), unavailable (503 with Retry-After), wrong (any
+# other answer: a 401 for the valid token, an allow for the other, a 503
+# without Retry-After), and the gap in ms from the fault to the first
+# allow after it.
+sub stream {
+    my (%o) = @_;
+    my %n = (ok => 0, unavailable => 0, wrong => 0, gap => -1);
+    my ($fault, $back);
+    my $start = time;
+
+    while (time < $start + 20) {
+        if (!defined $fault && time > $start + 0.3) {
+            $o{fault}->();
+            $fault = time;
+        }
+
+        for my $t ([$o{token}, 200], [$o{refused}, 401]) {
+            my $res = http_get($o{path}, token => $t->[0]);
+
+            if ($res->{status} == $t->[1]) {
+                $n{ok}++ if $t->[1] == 200;
+                if ($t->[1] == 200 && defined $fault && !defined $back) {
+                    $back = time;
+                    $n{gap} = int(($back - $fault) * 1000);
+                }
+
+            } elsif ($res->{status} == 503
+                     && ($res->{headers}{'retry-after'} || '') =~ /^\d+$/)
+            {
+                $n{unavailable}++;
+
+            } else {
+                $n{wrong}++;
+                print STDERR "# stream: $t->[0] got $res->{status}\n";
+            }
+        }
+
+        last if defined $back && time > $back + 0.5;
+        sleep 0.02;
+    }
+
+    return \%n;
 }
 
 # A peer on $port that accepts connections and then misbehaves:
