@@ -19,13 +19,14 @@
 #include <ngx_event.h>
 
 #include "ngx_bluebutton_sentinel.h"
+#include "ngx_bluebutton_failover.h"
 
 
 static void ngx_bluebutton_sentinel_ask(ngx_bluebutton_sentinel_t *s);
 static void ngx_bluebutton_sentinel_answer(void *data, redisReply *reply,
     const char *err);
-static ngx_int_t ngx_bluebutton_sentinel_set(ngx_bluebutton_sentinel_t *s,
-    u_char *ip, size_t iplen, u_char *port, size_t portlen);
+static void ngx_bluebutton_sentinel_set(ngx_bluebutton_sentinel_t *s,
+    bb_failover_t *f);
 static void ngx_bluebutton_sentinel_found(ngx_bluebutton_sentinel_t *s);
 static void ngx_bluebutton_sentinel_give_up(ngx_bluebutton_sentinel_t *s,
     const char *reason);
@@ -303,6 +304,7 @@ ngx_bluebutton_sentinel_answer(void *data, redisReply *reply,
 {
     ngx_bluebutton_sentinel_t  *s = data;
 
+    bb_failover_t                 f;
     ngx_bluebutton_redis_peer_t  *sp;
 
     sp = &s->sentinels[s->current];
@@ -312,13 +314,16 @@ ngx_bluebutton_sentinel_answer(void *data, redisReply *reply,
         && reply->element[0]->type == REDIS_REPLY_STRING
         && reply->element[1]->type == REDIS_REPLY_STRING)
     {
-        if (ngx_bluebutton_sentinel_set(s,
-                                        (u_char *) reply->element[0]->str,
-                                        reply->element[0]->len,
-                                        (u_char *) reply->element[1]->str,
-                                        reply->element[1]->len)
-            == NGX_OK)
+        /* an address only: a worker never waits for DNS */
+
+        if (bb_failover_address(reply->element[0]->str,
+                                reply->element[0]->len,
+                                reply->element[1]->str,
+                                reply->element[1]->len, &f)
+            == 0)
         {
+            ngx_bluebutton_sentinel_set(s, &f);
+
             ngx_log_debug3(NGX_LOG_DEBUG_HTTP, s->log, 0,
                            "bluebutton: sentinel \"%V\" names \"%V\" as the "
                            "primary of \"%V\"",
@@ -365,48 +370,28 @@ ngx_bluebutton_sentinel_answer(void *data, redisReply *reply,
 }
 
 
-static ngx_int_t
-ngx_bluebutton_sentinel_set(ngx_bluebutton_sentinel_t *s, u_char *ip,
-    size_t iplen, u_char *port, size_t portlen)
+/* the primary named: an address bb_failover_address() took */
+static void
+ngx_bluebutton_sentinel_set(ngx_bluebutton_sentinel_t *s, bb_failover_t *f)
 {
-    ngx_int_t             n;
     struct sockaddr_in   *sin;
-#if (NGX_HAVE_INET6)
     struct sockaddr_in6  *sin6;
-#endif
-
-    n = ngx_atoi(port, portlen);
-
-    if (n < 1 || n > 65535 || iplen == 0 || iplen >= NGX_SOCKADDR_STRLEN) {
-        return NGX_ERROR;
-    }
 
     ngx_memzero(s->sockaddr, NGX_SOCKADDRLEN);
 
-    /* an address only: a worker never waits for DNS */
-
-    sin = (struct sockaddr_in *) s->sockaddr;
-    sin->sin_addr.s_addr = ngx_inet_addr(ip, iplen);
-
-    if (sin->sin_addr.s_addr != INADDR_NONE) {
+    if (f->family == 4) {
+        sin = (struct sockaddr_in *) s->sockaddr;
         sin->sin_family = AF_INET;
-        sin->sin_port = htons((in_port_t) n);
+        sin->sin_port = htons((in_port_t) f->port);
+        ngx_memcpy(&sin->sin_addr, f->addr, 4);
         s->socklen = sizeof(struct sockaddr_in);
 
     } else {
-#if (NGX_HAVE_INET6)
         sin6 = (struct sockaddr_in6 *) s->sockaddr;
-
-        if (ngx_inet6_addr(ip, iplen, sin6->sin6_addr.s6_addr) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
         sin6->sin6_family = AF_INET6;
-        sin6->sin6_port = htons((in_port_t) n);
+        sin6->sin6_port = htons((in_port_t) f->port);
+        ngx_memcpy(&sin6->sin6_addr, f->addr, 16);
         s->socklen = sizeof(struct sockaddr_in6);
-#else
-        return NGX_ERROR;
-#endif
     }
 
     s->name.data = s->text;
@@ -414,17 +399,13 @@ ngx_bluebutton_sentinel_set(ngx_bluebutton_sentinel_t *s, u_char *ip,
                                 s->text, NGX_SOCKADDR_STRLEN, 1);
 
     /* the host part, for TLS when no name is configured */
-    s->host.data = s->text;
-    s->host.len = iplen;
-
-    if (s->text[0] == '[') {
-        s->host.data++;
-    }
+    s->host.data = s->text + (s->text[0] == '[');
+    s->host.len = ngx_strlchr(s->text, s->text + s->name.len,
+                              s->text[0] == '[' ? ']' : ':')
+                  - s->host.data;
 
     s->known = 1;
     s->named = 1;
-
-    return NGX_OK;
 }
 
 
@@ -588,17 +569,11 @@ ngx_bluebutton_sentinel_subscribed(void *data, redisReply *reply,
 }
 
 
-/*
- * +switch-master:  "<name> <old ip> <old port> <new ip> <new port>"
- * +promoted-slave: "slave <ip:port> <ip> <port> @ <name> <old ip> <old port>"
- */
 static void
 ngx_bluebutton_sentinel_message(ngx_bluebutton_redis_peer_t *sub,
     redisReply *reply)
 {
-    u_char                     *p, *last, *f[8];
-    size_t                      len[8];
-    ngx_uint_t                  n, name, ip, port, old;
+    bb_failover_t               f;
     redisReply                 *channel, *payload;
     ngx_bluebutton_sentinel_t  *s;
 
@@ -612,40 +587,10 @@ ngx_bluebutton_sentinel_message(ngx_bluebutton_redis_peer_t *sub,
         return;
     }
 
-    p = (u_char *) payload->str;
-    last = p + payload->len;
-
-    for (n = 0; n < 8 && p < last; n++) {
-        f[n] = p;
-
-        while (p < last && *p != ' ') {
-            p++;
-        }
-
-        len[n] = p - f[n];
-
-        while (p < last && *p == ' ') {
-            p++;
-        }
-    }
-
-    if (p != last) {
-        n = 0;
-    }
-
-    if (channel->len == 14
-        && ngx_strncmp(channel->str, "+switch-master", 14) == 0
-        && n == 5)
+    if (bb_failover_parse(channel->str, channel->len, payload->str,
+                          payload->len, &f)
+        != 0)
     {
-        name = 0; old = 1; ip = 3; port = 4;
-
-    } else if (channel->len == 15
-               && ngx_strncmp(channel->str, "+promoted-slave", 15) == 0
-               && n == 8 && len[4] == 1 && f[4][0] == '@')
-    {
-        name = 5; old = 6; ip = 2; port = 3;
-
-    } else {
         ngx_log_error(NGX_LOG_ERR, s->log, 0,
                       "bluebutton: sentinel \"%V\" announced on \"%*s\" what "
                       "could not be read: \"%*s\"",
@@ -654,39 +599,29 @@ ngx_bluebutton_sentinel_message(ngx_bluebutton_redis_peer_t *sub,
         return;
     }
 
-    if (len[name] != s->conf->master.len
-        || ngx_strncmp(f[name], s->conf->master.data, len[name]) != 0)
+    if (f.master_len != s->conf->master.len
+        || ngx_strncmp(f.master, s->conf->master.data, f.master_len) != 0)
     {
         return;
     }
 
     /* every sentinel announces the same switch: the first one moves */
 
-    if (s->named && s->host.len == len[ip]
-        && ngx_strncmp(s->host.data, f[ip], len[ip]) == 0
-        && ngx_atoi(f[port], len[port])
-           == ngx_inet_get_port((struct sockaddr *) s->sockaddr))
+    if (s->named && s->host.len == f.ip_len
+        && ngx_strncmp(s->host.data, f.ip, f.ip_len) == 0
+        && f.port == ngx_inet_get_port((struct sockaddr *) s->sockaddr))
     {
         ngx_bluebutton_sentinel_move(s);
         return;
     }
 
-    if (ngx_bluebutton_sentinel_set(s, f[ip], len[ip], f[port], len[port])
-        != NGX_OK)
-    {
-        ngx_log_error(NGX_LOG_ERR, s->log, 0,
-                      "bluebutton: sentinel \"%V\" announced a new primary "
-                      "of \"%V\" that is not an IP address and port: "
-                      "\"%*s\"", &sub->name, &s->conf->master,
-                      payload->len, payload->str);
-        return;
-    }
+    ngx_bluebutton_sentinel_set(s, &f);
 
     ngx_log_error(NGX_LOG_NOTICE, s->log, 0,
                   "bluebutton: sentinel \"%V\" says the primary of \"%V\" "
                   "moved from \"%*s:%*s\" to \"%V\" (%*s)",
-                  &sub->name, &s->conf->master, len[old], f[old],
-                  len[old + 1], f[old + 1], &s->name,
+                  &sub->name, &s->conf->master, f.old_ip_len, f.old_ip,
+                  f.old_port_len, f.old_port, &s->name,
                   channel->len, channel->str);
 
     ngx_bluebutton_sentinel_move(s);

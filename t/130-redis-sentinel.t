@@ -239,9 +239,9 @@ BB::start_redis(1990);
 BB::start_redis(1991, '--replicaof', '127.0.0.1', 1990);
 main::seed(1990);
 BB::command(1991, 'CONFIG', 'RESETSTAT');
+# a sentinel that names the replica; a subscriber is answered and let go
 BB::serve(1995, sub {
     my ($c) = @_;
-    return if fork;
     while (my $line = <$c>) {
         next unless $line =~ /^\$\d/;
         my $word = <$c>;
@@ -251,9 +251,9 @@ BB::serve(1995, sub {
         } elsif ($word =~ /^SUBSCRIBE/i) {
             <$c> for 1 .. 2;
             print $c "*3\r\n\$9\r\nsubscribe\r\n\$14\r\n+switch-master\r\n:1\r\n";
+            return;
         }
     }
-    POSIX::_exit(0);
 });
 BB::start_control(undef, reads => sub {
     die "the replica was read\n" if BB::lookups_on(1991);
@@ -271,21 +271,44 @@ bluebutton: redis "127.0.0.1:1991" is not the primary of "bbmaster" (ROLE: slave
 
 
 
-=== TEST 6: sentinels that require a password, given by bluebutton_redis_sentinel_auth
+=== TEST 6: sentinels that require a password (bluebutton_redis_sentinel_auth), a primary read as the least ACL user of docs/operations.md
 --- init
 BB::stop_fake(1995);
 BB::start_sentinels(1990, 1991, [1995, 1996, 1997], password => 'watchword');
 main::seed(1990);
+for my $port (1990, 1991) {
+    BB::command($port, qw(ACL SETUSER gateway on >gwsecret resetkeys ~bb:*
+                          resetchannels &__redis__:invalidate -@all +get +mget
+                          +eval +evalsha +role +client|id +client|tracking
+                          +subscribe));
+}
+BB::start_control();
 --- http_config
     bluebutton_redis_sentinel master=bbmaster
         127.0.0.1:1995 127.0.0.1:1996 127.0.0.1:1997;
     bluebutton_redis_sentinel_auth watchword;
---- request
-GET /p
---- error_code: 200
+    bluebutton_redis_auth gateway gwsecret;
+    bluebutton_cache zone=acl:1m;
+--- config
+    location /p {
+        bluebutton on;
+        add_header X-Cache $bluebutton_cache_status always;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+
+    location /control/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_CONTROL_PORT;
+    }
+--- pipelined_requests eval
+["GET /control/pause/400", "GET /p", "GET /p"]
+--- error_code eval
+[200, 200, 200]
+--- response_headers eval
+["", "X-Cache: MISS", "X-Cache: HIT"]
 --- no_error_log
-refused AUTH
 refused to name
+NOPERM
+cannot track
 temporarily_unavailable
 
 

@@ -1,7 +1,8 @@
 /*
  * Unit tests for the parts of the module that do not need nginx:
  * scope matching, bounded JSON reading, the record reader, token records,
- * grants, the consent decision and the grant-key memo.
+ * grants, the consent decision, the grant-key memo and what sentinels say
+ * of a failover.
  */
 
 #include <stdarg.h>
@@ -22,6 +23,7 @@
 #include "ngx_bluebutton_keys.h"
 #include "ngx_bluebutton_jwt.h"
 #include "ngx_bluebutton_entry.h"
+#include "ngx_bluebutton_failover.h"
 
 #include <stdio.h>
 #include <openssl/evp.h>
@@ -952,6 +954,86 @@ test_entry(void **state)
     assert_int_equal(bb_entry_unpack(buf, n, &back), -1);
 }
 
+
+static int
+failover(const char *channel, const char *payload, bb_failover_t *f)
+{
+    return bb_failover_parse(channel, strlen(channel), payload,
+                             strlen(payload), f);
+}
+
+
+static void
+test_failover(void **state)
+{
+    bb_failover_t  f;
+
+    (void) state;
+
+    assert_int_equal(failover("+switch-master",
+                              "consent 10.0.0.1 6379 10.0.0.2 6380", &f), 0);
+    assert_int_equal(f.master_len, 7);
+    assert_memory_equal(f.master, "consent", 7);
+    assert_int_equal(f.ip_len, 8);
+    assert_memory_equal(f.ip, "10.0.0.2", 8);
+    assert_int_equal(f.port, 6380);
+    assert_int_equal(f.family, 4);
+    assert_memory_equal(f.addr, "\x0a\x00\x00\x02", 4);
+    assert_memory_equal(f.old_ip, "10.0.0.1", f.old_ip_len);
+    assert_memory_equal(f.old_port, "6379", f.old_port_len);
+
+    assert_int_equal(failover("+promoted-slave",
+                              "slave 10.0.0.2:6380 10.0.0.2 6380 @ consent "
+                              "10.0.0.1 6379", &f), 0);
+    assert_memory_equal(f.master, "consent", 7);
+    assert_int_equal(f.port, 6380);
+    assert_memory_equal(f.old_ip, "10.0.0.1", f.old_ip_len);
+
+    assert_int_equal(failover("+switch-master",
+                              "m ::1 6379 fd00::2 65535", &f), 0);
+    assert_int_equal(f.family, 6);
+    assert_int_equal(f.port, 65535);
+
+    /* other channels, counts, spacing, ports and names are refused */
+    assert_int_equal(failover("+sdown", "consent 10.0.0.1 6379 10.0.0.2 1",
+                              &f), -1);
+    assert_int_equal(failover("+switch-master", "consent 10.0.0.1 6379", &f),
+                     -1);
+    assert_int_equal(failover("+switch-master",
+                              "consent 10.0.0.1 6379 10.0.0.2 6380 x", &f),
+                     -1);
+    assert_int_equal(failover("+switch-master",
+                              "consent  10.0.0.1 6379 10.0.0.2 6380", &f), -1);
+    assert_int_equal(failover("+switch-master",
+                              "consent 10.0.0.1 6379 10.0.0.2 6380 ", &f), -1);
+    assert_int_equal(failover("+switch-master",
+                              "consent 10.0.0.1 6379 10.0.0.2 0", &f), -1);
+    assert_int_equal(failover("+switch-master",
+                              "consent 10.0.0.1 6379 10.0.0.2 65536", &f), -1);
+    assert_int_equal(failover("+switch-master",
+                              "consent 10.0.0.1 6379 10.0.0.2 63a", &f), -1);
+    assert_int_equal(failover("+switch-master",
+                              "consent 10.0.0.1 6379 10.0.0.2 -1", &f), -1);
+    assert_int_equal(failover("+switch-master",
+                              "consent 10.0.0.1 6379 redis.internal 6380",
+                              &f), -1);
+    assert_int_equal(failover("+switch-master",
+                              "consent 10.0.0.1 6379 10.0.0.256 6380", &f),
+                     -1);
+    assert_int_equal(failover("+promoted-slave",
+                              "slave 10.0.0.2:6380 10.0.0.2 6380 # consent "
+                              "10.0.0.1 6379", &f), -1);
+    assert_int_equal(failover("+switch-master", "", &f), -1);
+
+    assert_int_equal(bb_failover_address("127.0.0.1", 9, "1", 1, &f), 0);
+    assert_int_equal(f.port, 1);
+    assert_int_equal(bb_failover_address("127.0.0.1\0", 10, "1", 1, &f), -1);
+    assert_int_equal(bb_failover_address("", 0, "1", 1, &f), -1);
+    assert_int_equal(bb_failover_address("127.0.0.1", 9, "000001", 6, &f),
+                     -1);
+}
+
+
 int
 main(void)
 {
@@ -977,6 +1059,7 @@ main(void)
         cmocka_unit_test(test_jwt),
         cmocka_unit_test(test_keys_refused),
         cmocka_unit_test(test_entry),
+        cmocka_unit_test(test_failover),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
