@@ -1270,7 +1270,7 @@ ngx_bluebutton_exit_process(ngx_cycle_t *cycle)
 
     for (i = 0; i < bmcf->peers.nelts; i++) {
         ngx_bluebutton_tracking_exit(peers[i]);
-        ngx_bluebutton_redis_close(peers[i], "the worker is exiting");
+        ngx_bluebutton_redis_free(peers[i]);
         ngx_bluebutton_redis_set_state(peers[i],
                                        NGX_BLUEBUTTON_REDIS_UNTRIED);
 

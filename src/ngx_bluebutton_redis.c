@@ -199,6 +199,30 @@ ngx_bluebutton_redis_close(ngx_bluebutton_redis_peer_t *peer,
 
 
 void
+ngx_bluebutton_redis_free(ngx_bluebutton_redis_peer_t *peer)
+{
+    ngx_bluebutton_redis_teardown(peer, "the worker is exiting");
+
+    if (peer->retry_timer.timer_set) {
+        ngx_del_timer(&peer->retry_timer);
+    }
+
+    if (peer->out) {
+        ngx_free(peer->out);
+        peer->out = NULL;
+        peer->out_pos = NULL;
+        peer->out_last = NULL;
+        peer->out_end = NULL;
+    }
+
+    if (peer->ssl_session) {
+        ngx_ssl_free_session(peer->ssl_session);
+        peer->ssl_session = NULL;
+    }
+}
+
+
+void
 ngx_bluebutton_redis_set_state(ngx_bluebutton_redis_peer_t *peer,
     ngx_uint_t state)
 {
@@ -695,6 +719,13 @@ ngx_bluebutton_redis_read_handler(ngx_event_t *ev)
             return;
         }
 
+        peer->in_reply += n;
+
+        if (peer->in_reply > NGX_BLUEBUTTON_REDIS_REPLY_MAX) {
+            ngx_bluebutton_redis_lost(peer, "a reply larger than 16 MiB");
+            return;
+        }
+
         if (redisReaderFeed(peer->reader,
                             (const char *) ngx_bluebutton_redis_buffer, n)
             != REDIS_OK)
@@ -802,6 +833,9 @@ ngx_bluebutton_redis_deliver(ngx_bluebutton_redis_peer_t *peer)
         if (reply == NULL) {
             return NGX_OK;
         }
+
+        /* what is left in the buffer is of the replies after it */
+        peer->in_reply = peer->reader->len - peer->reader->pos;
 
         if (peer->on_message && ngx_bluebutton_redis_is_message(reply)) {
             peer->on_message(peer, reply);
@@ -1011,6 +1045,7 @@ ngx_bluebutton_redis_teardown(ngx_bluebutton_redis_peer_t *peer,
     redisReaderFree(peer->reader);
 
     peer->reader = NULL;
+    peer->in_reply = 0;
     peer->connection = NULL;
     peer->connected = 0;
     peer->open = 0;

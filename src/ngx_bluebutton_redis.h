@@ -27,6 +27,9 @@
 /* commands not yet written, per connection: past it Redis is too slow */
 #define NGX_BLUEBUTTON_REDIS_OUT_MAX       (1024 * 1024)
 
+/* no reply the gateway asks for comes near it: a peer that sends more is cut */
+#define NGX_BLUEBUTTON_REDIS_REPLY_MAX     (16 * 1024 * 1024)
+
 
 typedef struct ngx_bluebutton_sentinel_conf_s  ngx_bluebutton_sentinel_conf_t;
 typedef struct ngx_bluebutton_sentinel_s       ngx_bluebutton_sentinel_t;
@@ -77,6 +80,7 @@ struct ngx_bluebutton_redis_peer_s {
     u_char                       *out_pos;
     u_char                       *out_last;
     u_char                       *out_end;
+    size_t                        in_reply;  /* read of the reply under way */
     ngx_ssl_session_t            *ssl_session;
     ngx_uint_t                    generation;  /* of the connection */
     ngx_event_t                   connect_timer;
@@ -167,6 +171,9 @@ void ngx_bluebutton_redis_cancel(ngx_bluebutton_redis_cmd_t *cmd);
 
 void ngx_bluebutton_redis_close(ngx_bluebutton_redis_peer_t *peer,
     const char *reason);
+
+/* closes it for good, with what it kept across connections */
+void ngx_bluebutton_redis_free(ngx_bluebutton_redis_peer_t *peer);
 
 /* moves the peer's connection between the states the metrics count */
 void ngx_bluebutton_redis_set_state(ngx_bluebutton_redis_peer_t *peer,

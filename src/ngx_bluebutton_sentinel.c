@@ -201,7 +201,7 @@ ngx_bluebutton_sentinel_exit(ngx_bluebutton_sentinel_t *s)
     ngx_uint_t  i;
 
     for (i = 0; i < 2 * s->nsentinels; i++) {
-        ngx_bluebutton_redis_close(&s->sentinels[i], "the worker is exiting");
+        ngx_bluebutton_redis_free(&s->sentinels[i]);
     }
 }
 

@@ -110,7 +110,7 @@ ngx_bluebutton_tracking_exit(ngx_bluebutton_redis_peer_t *peer)
     peer->on_close = NULL;
     peer->feed->on_close = NULL;
 
-    ngx_bluebutton_redis_close(peer->feed, "the worker is exiting");
+    ngx_bluebutton_redis_free(peer->feed);
     ngx_bluebutton_redis_set_state(peer->feed, NGX_BLUEBUTTON_REDIS_UNTRIED);
 }
 

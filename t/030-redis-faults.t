@@ -290,3 +290,26 @@ BB::redis('SCRIPT', 'FLUSH');
 [200, 200]
 --- no_error_log
 [error]
+
+
+
+=== TEST 13: a peer that sends a reply larger than any the gateway asks for
+--- init
+BB::serve(1989, sub {
+    my ($c) = @_;
+    sysread $c, my $buf, 4096;
+    my $size = 17 * 1024 * 1024;
+    print $c "\$$size\r\n";
+    print $c 'x' x (1024 * 1024) for 1 .. 17;
+    print $c "\r\n";
+});
+--- http_config
+    bluebutton_redis 127.0.0.1:1989;
+    bluebutton_redis_timeout 5s;
+--- request eval
+["GET /p", "GET /open"]
+--- error_code eval
+[503, 200]
+--- timeout: 10
+--- error_log
+bluebutton: lost the connection to redis "127.0.0.1:1989": a reply larger than 16 MiB

@@ -20,6 +20,13 @@ BB::tls_files();
 add_block_preprocessor(sub {
     my $block = shift;
 
+    # handshakes under valgrind take longer than the default timeout
+    my $http = $block->http_config;
+    $block->set_value('http_config',
+                      "    bluebutton_redis_timeout 3s;\n$http")
+        if defined $http && $http !~ /bluebutton_redis_timeout/
+           && !defined $block->must_die;
+
     BB::defaults($block);
 
     if (!defined $block->config) {
@@ -159,6 +166,7 @@ backend GET /p patient=[patientId:-20140000008325] client=[app-1] app=[] authori
 === TEST 7: a clear-text Redis behind "bluebutton_redis_ssl on"
 --- http_config
     bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    bluebutton_redis_timeout 300ms;
     bluebutton_redis_ssl on;
     bluebutton_redis_ssl_trusted_certificate $TEST_NGINX_REDIS_DIR/tls/ca.crt;
 --- init
@@ -308,8 +316,9 @@ BB::start_control(undef, revoke => sub {
         proxy_pass http://127.0.0.1:$TEST_NGINX_CONTROL_PORT;
     }
 --- pipelined_requests eval
-["GET /control/pause/400", "GET /p", "GET /p", "GET /control/do/revoke",
- "GET /control/pause/50", "GET /p"]
+["GET /control/pause/" . ($ENV{TEST_NGINX_USE_VALGRIND} ? 3000 : 400),
+ "GET /p", "GET /p", "GET /control/do/revoke", "GET /control/pause/50",
+ "GET /p"]
 --- error_code eval
 [200, 200, 200, 200, 200, 401]
 --- response_headers eval
