@@ -38,7 +38,10 @@ static void ngx_bluebutton_sentinel_subscribed(void *data, redisReply *reply,
     const char *err);
 static void ngx_bluebutton_sentinel_message(ngx_bluebutton_redis_peer_t *sub,
     redisReply *reply);
-static void ngx_bluebutton_sentinel_move(ngx_bluebutton_sentinel_t *s);
+static void ngx_bluebutton_sentinel_move(ngx_bluebutton_sentinel_t *s,
+    ngx_uint_t reopen);
+static ngx_uint_t ngx_bluebutton_sentinel_same(ngx_bluebutton_sentinel_t *s,
+    bb_failover_t *f);
 
 
 /*
@@ -133,8 +136,9 @@ ngx_bluebutton_sentinel_init(ngx_bluebutton_redis_peer_t *peer,
 
     /* the askers, then the subscribers */
 
-    s->sentinels = ngx_pcalloc(cycle->pool, 2 * s->nsentinels
-                                           * sizeof(ngx_bluebutton_redis_peer_t));
+    s->sentinels = ngx_pcalloc(cycle->pool,
+                               2 * s->nsentinels
+                               * sizeof(ngx_bluebutton_redis_peer_t));
     if (s->sentinels == NULL) {
         return NGX_ERROR;
     }
@@ -304,6 +308,7 @@ ngx_bluebutton_sentinel_answer(void *data, redisReply *reply,
 {
     ngx_bluebutton_sentinel_t  *s = data;
 
+    ngx_uint_t                    same;
     bb_failover_t                 f;
     ngx_bluebutton_redis_peer_t  *sp;
 
@@ -322,6 +327,8 @@ ngx_bluebutton_sentinel_answer(void *data, redisReply *reply,
                                 reply->element[1]->len, &f)
             == 0)
         {
+            same = ngx_bluebutton_sentinel_same(s, &f);
+
             ngx_bluebutton_sentinel_set(s, &f);
 
             ngx_log_debug3(NGX_LOG_DEBUG_HTTP, s->log, 0,
@@ -330,7 +337,10 @@ ngx_bluebutton_sentinel_answer(void *data, redisReply *reply,
                            &sp->name, &s->name, &s->conf->master);
 
             s->asking = 0;
-            ngx_bluebutton_sentinel_found(s);
+            s->gave_up = 0;
+
+            /* a connection still on another server moves too */
+            ngx_bluebutton_sentinel_move(s, !same);
             return;
         }
 
@@ -367,6 +377,17 @@ ngx_bluebutton_sentinel_answer(void *data, redisReply *reply,
     s->current = (s->current + 1) % s->nsentinels;
 
     ngx_bluebutton_sentinel_ask(s);
+}
+
+
+/* the primary named is the one named before */
+static ngx_uint_t
+ngx_bluebutton_sentinel_same(ngx_bluebutton_sentinel_t *s, bb_failover_t *f)
+{
+    return s->named
+           && s->host.len == f->ip_len
+           && ngx_strncmp(s->host.data, f->ip, f->ip_len) == 0
+           && f->port == ngx_inet_get_port((struct sockaddr *) s->sockaddr);
 }
 
 
@@ -442,19 +463,23 @@ ngx_bluebutton_sentinel_give_up(ngx_bluebutton_sentinel_t *s,
     if (s->named) {
         /* the sentinels are away, perhaps not the primary: ROLE tells */
 
-        ngx_log_error(NGX_LOG_WARN, s->log, 0,
+        ngx_log_error((s->gave_up ? NGX_LOG_DEBUG : NGX_LOG_WARN), s->log, 0,
                       "bluebutton: %s for the primary of \"%V\", trying "
                       "the last one named, \"%V\"",
                       reason, &s->conf->master, &s->name);
+
+        s->gave_up = 1;
 
         s->known = 1;
         ngx_bluebutton_sentinel_found(s);
         return;
     }
 
-    ngx_log_error(NGX_LOG_ERR, s->log, 0,
+    ngx_log_error((s->gave_up ? NGX_LOG_DEBUG : NGX_LOG_ERR), s->log, 0,
                   "bluebutton: %s for the primary of \"%V\"",
                   reason, &s->conf->master);
+
+    s->gave_up = 1;
 
     for (i = 0; i < NGX_BLUEBUTTON_SENTINEL_PEERS; i++) {
         peer = s->waiting[i];
@@ -521,6 +546,10 @@ ngx_bluebutton_sentinel_role(void *data, redisReply *reply, const char *err)
                   "bluebutton: redis \"%V\" is not the primary of \"%V\" "
                   "(ROLE: %V), asking the sentinels again",
                   &peer->name, &peer->sentinel->conf->master, &role);
+
+    /* a sentinel cut off from the others may be the stale one: next */
+    peer->sentinel->current = (peer->sentinel->current + 1)
+                              % peer->sentinel->nsentinels;
 
     /* what was queued behind is refused, never read from this server */
     ngx_bluebutton_redis_close(peer, "redis is not the primary");
@@ -607,11 +636,8 @@ ngx_bluebutton_sentinel_message(ngx_bluebutton_redis_peer_t *sub,
 
     /* every sentinel announces the same switch: the first one moves */
 
-    if (s->named && s->host.len == f.ip_len
-        && ngx_strncmp(s->host.data, f.ip, f.ip_len) == 0
-        && f.port == ngx_inet_get_port((struct sockaddr *) s->sockaddr))
-    {
-        ngx_bluebutton_sentinel_move(s);
+    if (ngx_bluebutton_sentinel_same(s, &f)) {
+        ngx_bluebutton_sentinel_move(s, 1);
         return;
     }
 
@@ -624,31 +650,27 @@ ngx_bluebutton_sentinel_message(ngx_bluebutton_redis_peer_t *sub,
                   f.old_port_len, f.old_port, &s->name,
                   channel->len, channel->str);
 
-    ngx_bluebutton_sentinel_move(s);
+    ngx_bluebutton_sentinel_move(s, 1);
 }
 
 
-/* the connections go to the new primary now, not when the old one fails */
+/*
+ * The connections go to the primary named now, not when the old one
+ * fails: those connected elsewhere are closed, those waiting for an
+ * address get this one, and with reopen those closed are opened at once.
+ */
 static void
-ngx_bluebutton_sentinel_move(ngx_bluebutton_sentinel_t *s)
+ngx_bluebutton_sentinel_move(ngx_bluebutton_sentinel_t *s, ngx_uint_t reopen)
 {
-    u_char                        sockaddr[NGX_SOCKADDRLEN];
-    socklen_t                     socklen;
     ngx_uint_t                    i;
     ngx_bluebutton_redis_peer_t  *peer;
-
-    socklen = s->socklen;
-    ngx_memcpy(sockaddr, s->sockaddr, NGX_SOCKADDRLEN);
 
     for (i = 0; i < NGX_BLUEBUTTON_SENTINEL_PEERS; i++) {
         peer = s->peers[i];
 
-        if (peer == NULL || !peer->open) {
-            continue;
-        }
-
-        if (peer->connection && peer->socklen == socklen
-            && ngx_memcmp(peer->sockaddr, sockaddr, socklen) == 0)
+        if (peer == NULL || peer->connection == NULL
+            || (peer->socklen == s->socklen
+                && ngx_memcmp(peer->sockaddr, s->sockaddr, s->socklen) == 0))
         {
             continue;
         }
@@ -656,10 +678,12 @@ ngx_bluebutton_sentinel_move(ngx_bluebutton_sentinel_t *s)
         ngx_bluebutton_redis_close(peer, "the primary moved");
     }
 
-    /* closing forgot the primary: it is the announced one */
+    /* closing forgot the primary: it is the one named */
     s->known = 1;
 
-    for (i = 0; i < NGX_BLUEBUTTON_SENTINEL_PEERS; i++) {
+    ngx_bluebutton_sentinel_found(s);
+
+    for (i = 0; reopen && i < NGX_BLUEBUTTON_SENTINEL_PEERS; i++) {
         peer = s->peers[i];
 
         if (peer && !peer->open) {

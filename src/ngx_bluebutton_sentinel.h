@@ -51,6 +51,7 @@ struct ngx_bluebutton_sentinel_s {
     unsigned                         known:1;    /* named, not lost since */
     unsigned                         named:1;    /* ever named */
     unsigned                         asking:1;
+    unsigned                         gave_up:1;  /* logged, until one answers */
 };
 
 

@@ -34,6 +34,13 @@ add_block_preprocessor(sub {
 END
         unless defined $block->http_config;
 
+    # a worker's first commands under valgrind can take longer than 300 ms
+    my $http = $block->http_config;
+    $block->set_value('http_config',
+                      "    bluebutton_redis_timeout 2s;\n$http")
+        if $ENV{TEST_NGINX_USE_VALGRIND} && $http !~ /bluebutton_redis_timeout/
+           && !defined $block->must_die;
+
     BB::defaults($block);
 
     if (!defined $block->config) {
