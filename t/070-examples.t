@@ -27,8 +27,12 @@ system("openssl req -x509 -newkey rsa:2048 -nodes -days 1"
        . " -keyout '$dir/bluebutton/api.key' -out '$dir/bluebutton/api.crt'"
        . " 2>/dev/null") == 0
     or die "openssl req failed\n";
-system('cp', "$dir/bluebutton/api.crt", "$dir/bluebutton/auth-ca.pem") == 0
-    or die "cp failed\n";
+for (['api.crt', 'auth-ca.pem'], ['api.crt', 'redis-ca.crt'],
+     ['api.crt', 'redis-client.crt'], ['api.key', 'redis-client.key'])
+{
+    system('cp', "$dir/bluebutton/$_->[0]", "$dir/bluebutton/$_->[1]") == 0
+        or die "cp failed\n";
+}
 BB::jwks('jwks-example.json', BB::jwk('rsa1'), BB::jwk('ec256'));
 system('cp', BB::keys_dir() . '/jwks-example.json',
        "$dir/bluebutton/jwks.json") == 0 or die "cp failed\n";

@@ -366,12 +366,15 @@ sub stop_redis {
     my ($port) = @_;
     my $pid = kill_redis($port) or return;
 
-    # gone, or a zombie nobody reaped yet: either way it serves nothing
+    # gone, or a zombie nobody reaped yet whose threads have all ended
+    # (they hold its sockets until then): either way it serves nothing
     my $deadline = time + 5;
     while (kill(0, $pid) && time < $deadline) {
         open my $st, '<', "/proc/$pid/stat" or last;
         my $state = (split ' ', scalar <$st>)[2];
-        last if $state eq 'Z';
+        opendir my $tasks, "/proc/$pid/task" or last;
+        my $threads = grep { !/^\./ } readdir $tasks;
+        last if $state eq 'Z' && $threads <= 1;
         sleep 0.01;
     }
 }
