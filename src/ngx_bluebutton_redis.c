@@ -1094,6 +1094,8 @@ ngx_bluebutton_redis_teardown(ngx_bluebutton_redis_peer_t *peer,
 static void
 ngx_bluebutton_redis_failed_attempt(ngx_bluebutton_redis_peer_t *peer)
 {
+    ngx_msec_t  max;
+
     if (peer->down_since == 0) {
         peer->down_since = ngx_current_msec;
         peer->attempts = 0;
@@ -1101,10 +1103,11 @@ ngx_bluebutton_redis_failed_attempt(ngx_bluebutton_redis_peer_t *peer)
 
     peer->attempts++;
 
-    peer->backoff = peer->backoff
-                    ? ngx_min(peer->backoff * 2,
-                              NGX_BLUEBUTTON_REDIS_BACKOFF_MAX)
-                    : NGX_BLUEBUTTON_REDIS_BACKOFF_MIN;
+    max = peer->backoff_max ? peer->backoff_max
+                            : NGX_BLUEBUTTON_REDIS_BACKOFF_MAX;
+
+    peer->backoff = peer->backoff ? ngx_min(peer->backoff * 2, max)
+                                  : NGX_BLUEBUTTON_REDIS_BACKOFF_MIN;
     peer->next_attempt = ngx_current_msec + peer->backoff;
 
     if (peer->retry_timer.handler == NULL) {

@@ -24,6 +24,9 @@
 #define NGX_BLUEBUTTON_REDIS_BACKOFF_MIN   50
 #define NGX_BLUEBUTTON_REDIS_BACKOFF_MAX   200
 
+/* a sentinel is not on the requests' path: once a second is enough */
+#define NGX_BLUEBUTTON_SENTINEL_BACKOFF_MAX  1000
+
 /* commands not yet written, per connection: past it Redis is too slow */
 #define NGX_BLUEBUTTON_REDIS_OUT_MAX       (1024 * 1024)
 
@@ -86,6 +89,7 @@ struct ngx_bluebutton_redis_peer_s {
     ngx_event_t                   connect_timer;
     ngx_event_t                   retry_timer;
     ngx_msec_t                    backoff;
+    ngx_msec_t                    backoff_max;  /* 0: the Redis one */
     ngx_msec_t                    next_attempt;
     ngx_msec_t                    down_since;   /* 0 while not in an outage */
     ngx_uint_t                    attempts;     /* failed in this outage */

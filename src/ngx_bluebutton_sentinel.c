@@ -159,6 +159,7 @@ ngx_bluebutton_sentinel_init(ngx_bluebutton_redis_peer_t *peer,
         sp->name = sp->conf.addr;
         sp->log = cycle->log;
         sp->uncounted = 1;
+        sp->backoff_max = NGX_BLUEBUTTON_SENTINEL_BACKOFF_MAX;
 
         if (i < s->nsentinels) {
             /* asked when needed, never reconnected by a timer */
