@@ -30,6 +30,8 @@ static ngx_int_t ngx_bluebutton_redis_connect(
 static void ngx_bluebutton_redis_connected(ngx_bluebutton_redis_peer_t *peer);
 static void ngx_bluebutton_redis_tls_handshaked(ngx_connection_t *c);
 static void ngx_bluebutton_redis_save_session(ngx_connection_t *c);
+static ngx_str_t *ngx_bluebutton_redis_tls_name(
+    ngx_bluebutton_redis_peer_t *peer);
 static void ngx_bluebutton_redis_ready(ngx_bluebutton_redis_peer_t *peer);
 static ngx_int_t ngx_bluebutton_redis_test_connect(ngx_connection_t *c);
 static void ngx_bluebutton_redis_handshake(ngx_bluebutton_redis_peer_t *peer);
@@ -403,7 +405,7 @@ ngx_bluebutton_redis_connected(ngx_bluebutton_redis_peer_t *peer)
         return;
     }
 
-    name = peer->conf.tls->name.len ? &peer->conf.tls->name : &peer->host;
+    name = ngx_bluebutton_redis_tls_name(peer);
 
     rc = ngx_bluebutton_tls_handshake(peer->conf.tls, c, name,
                                       peer->ssl_session,
@@ -433,7 +435,7 @@ ngx_bluebutton_redis_tls_handshaked(ngx_connection_t *c)
         return;
     }
 
-    name = peer->conf.tls->name.len ? &peer->conf.tls->name : &peer->host;
+    name = ngx_bluebutton_redis_tls_name(peer);
 
     if (ngx_bluebutton_tls_verify(peer->conf.tls, c, name, err, sizeof(err))
         != NGX_OK)
@@ -455,6 +457,14 @@ ngx_bluebutton_redis_tls_handshaked(ngx_connection_t *c)
     c->write->handler = ngx_bluebutton_redis_write_handler;
 
     ngx_bluebutton_redis_ready(peer);
+}
+
+
+/* bluebutton_redis_ssl_name, or the host the peer connects to */
+static ngx_str_t *
+ngx_bluebutton_redis_tls_name(ngx_bluebutton_redis_peer_t *peer)
+{
+    return peer->conf.tls->name.len ? &peer->conf.tls->name : &peer->host;
 }
 
 
@@ -977,8 +987,7 @@ ngx_bluebutton_redis_connect_timeout(ngx_event_t *ev)
     } else {
         ngx_log_error(NGX_LOG_ERR, ev->log, 0,
                       "bluebutton: connecting to %s \"%V\" timed out",
-                      peer->kind,
-                      peer->name.len ? &peer->name : &peer->conf.addr);
+                      peer->kind, &peer->name);
     }
 
     ngx_bluebutton_redis_teardown(peer, "connecting to redis timed out");

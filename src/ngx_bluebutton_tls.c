@@ -14,6 +14,9 @@
 #include "ngx_bluebutton_tls.h"
 
 
+static ngx_uint_t ngx_bluebutton_tls_is_address(ngx_str_t *name);
+
+
 ngx_conf_bitmask_t  ngx_bluebutton_tls_protocols[] = {
     { ngx_string("TLSv1"), NGX_SSL_TLSv1 },
     { ngx_string("TLSv1.1"), NGX_SSL_TLSv1_1 },
@@ -190,11 +193,7 @@ ngx_bluebutton_tls_handshake(ngx_bluebutton_tls_conf_t *tls,
     /* RFC 6066: a name, never an address, goes in SNI */
 
     if (name->len && name->len < sizeof(sni)
-        && ngx_inet_addr(name->data, name->len) == INADDR_NONE
-#if (NGX_HAVE_INET6)
-        && ngx_inet6_addr(name->data, name->len, sni) != NGX_OK
-#endif
-       )
+        && !ngx_bluebutton_tls_is_address(name))
     {
         (void) ngx_cpystrn(sni, name->data, name->len + 1);
 
@@ -253,10 +252,7 @@ ngx_bluebutton_tls_verify(ngx_bluebutton_tls_conf_t *tls, ngx_connection_t *c,
 
     /* an address names the server by an IP entry of its certificate */
 
-    if (name->len < sizeof(ip)
-        && (ngx_inet_addr(name->data, name->len) != INADDR_NONE
-            || ngx_strlchr(name->data, name->data + name->len, ':')))
-    {
+    if (name->len < sizeof(ip) && ngx_bluebutton_tls_is_address(name)) {
         ngx_cpystrn(ip, name->data, name->len + 1);
         ok = X509_check_ip_asc(cert, (char *) ip, 0) == 1;
         X509_free(cert);
@@ -274,3 +270,18 @@ ngx_bluebutton_tls_verify(ngx_bluebutton_tls_conf_t *tls, ngx_connection_t *c,
     return NGX_OK;
 }
 
+
+/* SNI and the certificate check both ask whether the name is an address */
+static ngx_uint_t
+ngx_bluebutton_tls_is_address(ngx_str_t *name)
+{
+#if (NGX_HAVE_INET6)
+    u_char  addr[16];
+
+    if (ngx_inet6_addr(name->data, name->len, addr) == NGX_OK) {
+        return 1;
+    }
+#endif
+
+    return ngx_inet_addr(name->data, name->len) != INADDR_NONE;
+}
