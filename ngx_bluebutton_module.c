@@ -27,6 +27,7 @@
 
 
 static ngx_int_t ngx_bluebutton_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_bluebutton_subrequest_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_bluebutton_log_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_bluebutton_decide(ngx_http_request_t *r,
     ngx_bluebutton_loc_conf_t *blcf, ngx_bluebutton_ctx_t *ctx);
@@ -37,7 +38,10 @@ static ngx_int_t ngx_bluebutton_jwt_check(ngx_http_request_t *r,
     ngx_bluebutton_loc_conf_t *blcf, ngx_bluebutton_ctx_t *ctx,
     ngx_str_t *token, bb_keyset_t *keys);
 static ngx_bluebutton_ctx_t *ngx_bluebutton_create_ctx(
-    ngx_http_request_t *r);
+    ngx_http_request_t *r, ngx_bluebutton_loc_conf_t *blcf,
+    ngx_bluebutton_ctx_t *prev);
+static ngx_uint_t ngx_bluebutton_same_token_rules(
+    ngx_bluebutton_loc_conf_t *a, ngx_bluebutton_loc_conf_t *b);
 static void ngx_bluebutton_cleanup(void *data);
 static void ngx_bluebutton_resume(ngx_event_t *ev);
 
@@ -418,8 +422,18 @@ ngx_bluebutton_handler(ngx_http_request_t *r)
 
     ctx = ngx_bluebutton_get_ctx(r);
 
-    if (ctx == NULL) {
-        ctx = ngx_bluebutton_create_ctx(r);
+    if (ctx == NULL
+        || ctx->request != r
+        || ctx->conf != blcf
+        || ctx->uri_changes != r->uri_changes)
+    {
+        /*
+         * a first check, or the request came here by an internal redirect,
+         * a named location or as a subrequest: this location's checks are
+         * made afresh, on the headers as the client sent them
+         */
+
+        ctx = ngx_bluebutton_create_ctx(r, blcf, ctx);
         if (ctx == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -428,11 +442,9 @@ ngx_bluebutton_handler(ngx_http_request_t *r)
         return NGX_AGAIN;
 
     } else if (ctx->decision != BB_DECISION_NONE) {
-        /* the lookup finished, or an internal redirect came back here */
+        /* the lookup finished */
         return ngx_bluebutton_decide(r, blcf, ctx);
     }
-
-    /* a first check, or one after a public route redirected here */
 
     if (blcf->fhir) {
         rc = ngx_bluebutton_route_classify(r, blcf, ctx);
@@ -443,12 +455,19 @@ ngx_bluebutton_handler(ngx_http_request_t *r)
 
         if (rc == NGX_DECLINED) {
             /* public: no token needed, and no identity passed on */
+            ctx->decision = BB_DECISION_NONE;
+
             if (ngx_bluebutton_headers_strip(r, blcf) != NGX_OK) {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
 
             return NGX_DECLINED;
         }
+    }
+
+    if (ctx->reused) {
+        /* the token was looked up under the same rules before */
+        return ngx_bluebutton_decide(r, blcf, ctx);
     }
 
     ctx->decision = ngx_bluebutton_token_get(r, blcf, ctx, &token);
@@ -551,6 +570,27 @@ ngx_bluebutton_handler(ngx_http_request_t *r)
 }
 
 
+/*
+ * nginx runs no access phase for subrequests (SSI, addition, auth_request,
+ * mirror): one that enters a bluebutton location is checked here instead,
+ * before try_files and the content handler.
+ */
+static ngx_int_t
+ngx_bluebutton_subrequest_handler(ngx_http_request_t *r)
+{
+    ngx_int_t  rc;
+
+    if (r == r->main || ngx_bluebutton_jwks_fetching(r)) {
+        return NGX_DECLINED;
+    }
+
+    rc = ngx_bluebutton_handler(r);
+
+    /* allowed: the rest of this phase (try_files) still runs */
+    return rc == NGX_OK ? NGX_DECLINED : rc;
+}
+
+
 static ngx_int_t
 ngx_bluebutton_decide(ngx_http_request_t *r, ngx_bluebutton_loc_conf_t *blcf,
     ngx_bluebutton_ctx_t *ctx)
@@ -562,6 +602,12 @@ ngx_bluebutton_decide(ngx_http_request_t *r, ngx_bluebutton_loc_conf_t *blcf,
 
     if (ctx->decision == BB_DECISION_UNAVAILABLE && ctx->stale) {
         ngx_bluebutton_stale(r, blcf, ctx);
+    }
+
+    if (!ctx->looked_up) {
+        /* kept apart from the route's and scopes' verdict on it */
+        ctx->lookup = ctx->decision;
+        ctx->looked_up = 1;
     }
 
     if (ctx->decision != BB_DECISION_ALLOW) {
@@ -741,7 +787,8 @@ ngx_bluebutton_jwt_check(ngx_http_request_t *r,
 
 
 static ngx_bluebutton_ctx_t *
-ngx_bluebutton_create_ctx(ngx_http_request_t *r)
+ngx_bluebutton_create_ctx(ngx_http_request_t *r,
+    ngx_bluebutton_loc_conf_t *blcf, ngx_bluebutton_ctx_t *prev)
 {
     ngx_pool_cleanup_t    *cln;
     ngx_bluebutton_ctx_t  *ctx;
@@ -760,13 +807,70 @@ ngx_bluebutton_create_ctx(ngx_http_request_t *r)
     cln->data = ctx;
 
     ctx->request = r;
+    ctx->conf = blcf;
+    ctx->uri_changes = r->uri_changes;
     ctx->resume.handler = ngx_bluebutton_resume;
     ctx->resume.data = r;
     ctx->resume.log = r->connection->log;
 
     ngx_http_set_ctx(r, ctx, ngx_bluebutton_module);
 
+    if (prev == NULL) {
+        ctx->client_headers = r->headers_in.headers;
+        ctx->authorization = r->headers_in.authorization;
+        return ctx;
+    }
+
+    /*
+     * Checked before, elsewhere: what that check removed and set is
+     * undone, so that this location strips and sets its own headers.
+     */
+
+    ctx->client_headers = prev->client_headers;
+    ctx->authorization = prev->authorization;
+
+    r->headers_in.headers = ctx->client_headers;
+    r->headers_in.authorization = ctx->authorization;
+
+    if (prev->looked_up && ngx_bluebutton_same_token_rules(prev->conf, blcf))
+    {
+        ctx->reused = 1;
+        ctx->lookup = prev->lookup;
+        ctx->looked_up = 1;
+        ctx->decision = prev->lookup;
+        ctx->why = prev->why;
+        ctx->cause = prev->cause;
+        ctx->missing = prev->missing;
+        ctx->hashed = prev->hashed;
+        ngx_memcpy(ctx->token_hash, prev->token_hash, 64);
+        ctx->token = prev->token;
+        ctx->entry = prev->entry;
+        ctx->jwt = prev->jwt;
+        ctx->cache_status = prev->cache_status;
+        ctx->cache_policy = prev->cache_policy;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "bluebutton: checked again in a new location, "
+                   "lookup %s, uri \"%V\"",
+                   ctx->reused ? "reused" : "made again", &r->uri);
+
     return ctx;
+}
+
+
+/*
+ * Whether a token looked up for one location stands in another: the same
+ * keys, JWT policy and size limit judge it alike.
+ */
+static ngx_uint_t
+ngx_bluebutton_same_token_rules(ngx_bluebutton_loc_conf_t *a,
+    ngx_bluebutton_loc_conf_t *b)
+{
+    return a->jwt_keys == b->jwt_keys
+           && a->jwks == b->jwks
+           && a->jwt_policy == b->jwt_policy
+           && a->max_token_size == b->max_token_size;
 }
 
 
@@ -782,21 +886,25 @@ ngx_bluebutton_get_ctx(ngx_http_request_t *r)
         return ctx;
     }
 
-    /* an internal redirect cleared the module contexts; ours survives */
+    /*
+     * An internal redirect cleared the module contexts; ours survive in
+     * the pool, which subrequests share: the newest of this request's.
+     */
 
     for (cln = r->pool->cleanup; cln; cln = cln->next) {
         if (cln->handler == ngx_bluebutton_cleanup) {
             ctx = cln->data;
 
-            if (r == r->main) {
+            if (ctx->request == r) {
                 ngx_http_set_ctx(r, ctx, ngx_bluebutton_module);
+                return ctx;
             }
-
-            return ctx;
         }
     }
 
-    return NULL;
+    /* a subrequest not checked itself speaks for its parent */
+
+    return r != r->main ? ngx_bluebutton_get_ctx(r->parent) : NULL;
 }
 
 
@@ -872,6 +980,13 @@ ngx_bluebutton_init(ngx_conf_t *cf)
     }
 
     *h = ngx_bluebutton_handler;
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_bluebutton_subrequest_handler;
 
     h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
     if (h == NULL) {

@@ -69,6 +69,11 @@ typedef struct {
 
 typedef struct {
     ngx_http_request_t           *request;
+    ngx_bluebutton_loc_conf_t    *conf;      /* the location checked for */
+    ngx_uint_t                    uri_changes; /* and the request's state */
+    ngx_list_t                    client_headers; /* as the client sent */
+    ngx_table_elt_t              *authorization;
+    bb_decision_t                 lookup;    /* what the token's lookup said */
     bb_decision_t                 decision;
     const char                   *why;       /* description for the client */
     ngx_str_t                     cause;     /* for the error log only */
@@ -105,6 +110,8 @@ typedef struct {
     unsigned                      joined:1;
     unsigned                      flown:1;
     unsigned                      jwks_fetched:1;
+    unsigned                      looked_up:1;
+    unsigned                      reused:1;   /* the lookup of an earlier check */
 } ngx_bluebutton_ctx_t;
 
 

@@ -404,6 +404,15 @@ ngx_bluebutton_jwks_sync(ngx_http_request_t *r, ngx_bluebutton_jwks_t *jwks)
 }
 
 
+/* the module's own fetch is no client request to check */
+ngx_uint_t
+ngx_bluebutton_jwks_fetching(ngx_http_request_t *r)
+{
+    return r->post_subrequest != NULL
+           && r->post_subrequest->handler == ngx_bluebutton_jwks_done;
+}
+
+
 static ngx_int_t
 ngx_bluebutton_jwks_fetch(ngx_http_request_t *r, ngx_bluebutton_jwks_t *jwks,
     ngx_uint_t wait)

@@ -40,6 +40,7 @@ char *ngx_bluebutton_jwks_conf(ngx_conf_t *cf, ngx_command_t *cmd,
  * fetch (the access phase runs again when it is done), NGX_OK otherwise.
  * *version is the version of the keys, for the decision cache.
  */
+ngx_uint_t ngx_bluebutton_jwks_fetching(ngx_http_request_t *r);
 ngx_int_t ngx_bluebutton_jwks_get(ngx_http_request_t *r,
     ngx_bluebutton_jwks_t *jwks, ngx_uint_t unknown_kid,
     bb_keyset_t **keys, ngx_uint_t *version);
