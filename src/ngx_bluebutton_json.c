@@ -96,6 +96,9 @@ bb_json_string(json_t *obj, const char *key, char *buf, size_t size)
     json_t      *v;
     const char  *s;
 
+    /* absent or refused, the buffer says so: nothing earlier stays in it */
+    buf[0] = '\0';
+
     v = json_object_get(obj, key);
 
     if (v == NULL) {
@@ -125,6 +128,8 @@ bb_json_seconds(json_t *obj, const char *key, long long *value)
 {
     json_t  *v;
 
+    *value = 0;
+
     v = json_object_get(obj, key);
 
     if (v == NULL) {
@@ -132,7 +137,12 @@ bb_json_seconds(json_t *obj, const char *key, long long *value)
     }
 
     if (json_is_real(v)) {
-        return bb_record_real_seconds(json_real_value(v), value);
+        if (bb_record_real_seconds(json_real_value(v), value) != 1) {
+            *value = 0;
+            return -1;
+        }
+
+        return 1;
     }
 
     if (!json_is_integer(v)) {
@@ -141,5 +151,10 @@ bb_json_seconds(json_t *obj, const char *key, long long *value)
 
     *value = json_integer_value(v);
 
-    return *value < 0 ? -1 : 1;
+    if (*value < 0) {
+        *value = 0;
+        return -1;
+    }
+
+    return 1;
 }

@@ -28,13 +28,14 @@ int bb_json_depth_ok(const char *text, size_t len, int max);
 /*
  * Copies a string member into buf (size bytes, NUL-terminated).
  * Returns 1 when copied, 0 when absent (or null, if null_ok), -1 when of
- * the wrong type, too long, or holding a control character.
+ * the wrong type, too long, or holding a control character; buf is then
+ * "", never what an earlier call left.
  */
 int bb_json_string(json_t *obj, const char *key, char *buf, size_t size);
 
 /*
  * Reads a number member as whole seconds.  Returns 1 when read, 0 when
- * absent, -1 when of the wrong type or out of range.
+ * absent, -1 when of the wrong type or out of range; *value is then 0.
  */
 int bb_json_seconds(json_t *obj, const char *key, long long *value);
 

@@ -735,7 +735,7 @@ static void
 test_jwt(void **state)
 {
     int               rc;
-    char              token[2048], jwks[256], k[128];
+    char              token[2048], junk[512], jwks[256], k[128];
     bb_token_t        t;
     bb_keyset_t       set;
     const char       *why, *secret;
@@ -774,6 +774,17 @@ test_jwt(void **state)
 
     rc = bb_jwt_verify(token, strlen(token), &set, &policy, 2030, &t, &why);
     assert_int_equal(rc, BB_DECISION_TOKEN_EXPIRED);
+
+    /*
+     * an optional header parameter left out is absent, whatever the token
+     * verified before had: a junk token's "typ" must not stay behind
+     */
+    hs256(secret, "{\"alg\":\"HS256\",\"kid\":\"hs\",\"typ\":\"EVIL\"}",
+          "{\"exp\":2000}", junk);
+    rc = bb_jwt_verify(junk, strlen(junk), &set, &policy, 1000, &t, &why);
+    assert_string_equal(why, "The access token has an unexpected type");
+    rc = bb_jwt_verify(token, strlen(token), &set, &policy, 1000, &t, &why);
+    assert_int_equal(rc, BB_DECISION_ALLOW);
 
     /* one changed byte of the signature */
     token[strlen(token) - 2] ^= 1;
