@@ -23,7 +23,8 @@ PURE_SRCS := src/ngx_bluebutton_decision.c src/ngx_bluebutton_json.c \
              src/ngx_bluebutton_scope.c src/ngx_bluebutton_consent.c \
              src/ngx_bluebutton_fhir.c src/ngx_bluebutton_base64url.c \
              src/ngx_bluebutton_keys.c src/ngx_bluebutton_jwt.c \
-             src/ngx_bluebutton_entry.c src/ngx_bluebutton_failover.c
+             src/ngx_bluebutton_entry.c src/ngx_bluebutton_failover.c \
+             src/ngx_bluebutton_resp.c
 PURE_HDRS := $(PURE_SRCS:.c=.h)
 MODULE_SRCS := config ngx_bluebutton_module.c $(wildcard src/*.c src/*.h)
 
@@ -32,7 +33,7 @@ UNIT_CFLAGS := -std=c99 -D_DEFAULT_SOURCE -g -O1 -Wall -Wextra -Werror \
 UNIT_LIBS := -lcmocka -ljansson -lcrypto -lm
 
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := scope consent fhir jwt entry failover
+FUZZ_TARGETS := scope consent fhir jwt entry failover resp
 
 .PHONY: all deps test unit fuzz-smoke fuzz prove demo bench deb test-deb \
         test-asan soak soak-chaos soak-cache soak-smoke clean
@@ -58,7 +59,7 @@ $(BUILD)/unit_tests: $(DEPS_STAMP) t/unit/unit_tests.c $(PURE_SRCS) $(PURE_HDRS)
 
 $(BUILD)/fuzz_%: $(DEPS_STAMP) t/fuzz/fuzz_%.c $(PURE_SRCS) $(PURE_HDRS)
 	clang -g -O1 -Isrc -fsanitize=fuzzer,address,undefined \
-	    -o $@ t/fuzz/fuzz_$*.c $(PURE_SRCS) -ljansson -lcrypto -lm
+	    -o $@ t/fuzz/fuzz_$*.c $(PURE_SRCS) -lhiredis -ljansson -lcrypto -lm
 
 # a few seconds each in "make test"; "make fuzz" runs longer
 fuzz-smoke: $(FUZZ_TARGETS:%=$(BUILD)/fuzz_%)

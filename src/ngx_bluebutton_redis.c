@@ -35,6 +35,11 @@ static ngx_str_t *ngx_bluebutton_redis_tls_name(
 static void ngx_bluebutton_redis_ready(ngx_bluebutton_redis_peer_t *peer);
 static ngx_int_t ngx_bluebutton_redis_test_connect(ngx_connection_t *c);
 static void ngx_bluebutton_redis_handshake(ngx_bluebutton_redis_peer_t *peer);
+static void ngx_bluebutton_redis_mark_handshake(
+    ngx_bluebutton_redis_cmd_t *cmd);
+static ngx_uint_t ngx_bluebutton_redis_in_handshake(
+    ngx_bluebutton_redis_peer_t *peer);
+static void ngx_bluebutton_redis_handshaken(ngx_bluebutton_redis_peer_t *peer);
 static void ngx_bluebutton_redis_auth_reply(void *data, redisReply *reply,
     const char *err);
 static void ngx_bluebutton_redis_select_reply(void *data, redisReply *reply,
@@ -259,6 +264,10 @@ ngx_bluebutton_redis_connect(ngx_bluebutton_redis_peer_t *peer,
             return NGX_ERROR;
         }
     }
+
+    /* a subscriber is told of many keys at once; a command's reply is small */
+    bb_resp_init(&peer->resp, peer->on_message ? &bb_resp_subscriber_limits
+                                               : &bb_resp_command_limits);
 
     peer->open = 1;
     peer->connected = 0;
@@ -496,9 +505,48 @@ ngx_bluebutton_redis_ready(ngx_bluebutton_redis_peer_t *peer)
     }
 
     peer->connected = 1;
-    peer->backoff = 0;
 
     ngx_bluebutton_redis_set_state(peer, NGX_BLUEBUTTON_REDIS_CONNECTED);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, peer->log, 0,
+                   "bluebutton: connected to %s \"%V\"",
+                   peer->kind, &peer->name);
+
+    if (!ngx_bluebutton_redis_in_handshake(peer)) {
+        ngx_bluebutton_redis_handshaken(peer);
+    }
+
+    ngx_bluebutton_redis_flush(peer);
+}
+
+
+/* AUTH, SELECT and ROLE come first: one of them still waits */
+static ngx_uint_t
+ngx_bluebutton_redis_in_handshake(ngx_bluebutton_redis_peer_t *peer)
+{
+    ngx_bluebutton_redis_cmd_t  *cmd;
+
+    if (ngx_queue_empty(&peer->commands)) {
+        return 0;
+    }
+
+    cmd = ngx_queue_data(ngx_queue_head(&peer->commands),
+                         ngx_bluebutton_redis_cmd_t, queue);
+
+    return cmd->handshake;
+}
+
+
+/*
+ * Only a server that took the handshake ends an outage: one that accepts
+ * connections and refuses AUTH is retried at the back-off's pace, and its
+ * refusal is not logged again.
+ */
+static void
+ngx_bluebutton_redis_handshaken(ngx_bluebutton_redis_peer_t *peer)
+{
+    peer->backoff = 0;
+    peer->refused = 0;
 
     if (peer->down_since) {
         ngx_log_error(NGX_LOG_NOTICE, peer->log, 0,
@@ -511,12 +559,6 @@ ngx_bluebutton_redis_ready(ngx_bluebutton_redis_peer_t *peer)
         peer->down_since = 0;
         peer->attempts = 0;
     }
-
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, peer->log, 0,
-                   "bluebutton: connected to %s \"%V\"",
-                   peer->kind, &peer->name);
-
-    ngx_bluebutton_redis_flush(peer);
 }
 
 
@@ -565,9 +607,9 @@ ngx_bluebutton_redis_handshake(ngx_bluebutton_redis_peer_t *peer)
         argv[argc] = (const char *) peer->conf.password.data;
         argvlen[argc++] = peer->conf.password.len;
 
-        (void) ngx_bluebutton_redis_queue(peer,
-                                          ngx_bluebutton_redis_auth_reply,
-                                          peer, argc, argv, argvlen);
+        ngx_bluebutton_redis_mark_handshake(
+            ngx_bluebutton_redis_queue(peer, ngx_bluebutton_redis_auth_reply,
+                                       peer, argc, argv, argvlen));
     }
 
     if (peer->conf.database > 0) {
@@ -577,14 +619,30 @@ ngx_bluebutton_redis_handshake(ngx_bluebutton_redis_peer_t *peer)
         argvlen[1] = ngx_sprintf((u_char *) db, "%i", peer->conf.database)
                      - (u_char *) db;
 
-        (void) ngx_bluebutton_redis_queue(peer,
-                                          ngx_bluebutton_redis_select_reply,
-                                          peer, 2, argv, argvlen);
+        ngx_bluebutton_redis_mark_handshake(
+            ngx_bluebutton_redis_queue(peer,
+                                       ngx_bluebutton_redis_select_reply,
+                                       peer, 2, argv, argvlen));
     }
 
     if (peer->sentinel) {
         /* nothing is read before the server says it is the primary */
         ngx_bluebutton_sentinel_check_role(peer);
+
+        if (!ngx_queue_empty(&peer->commands)) {
+            ngx_bluebutton_redis_mark_handshake(
+                ngx_queue_data(ngx_queue_last(&peer->commands),
+                               ngx_bluebutton_redis_cmd_t, queue));
+        }
+    }
+}
+
+
+static void
+ngx_bluebutton_redis_mark_handshake(ngx_bluebutton_redis_cmd_t *cmd)
+{
+    if (cmd) {
+        cmd->handshake = 1;
     }
 }
 
@@ -609,13 +667,24 @@ static void
 ngx_bluebutton_redis_refused(ngx_bluebutton_redis_peer_t *peer,
     const char *command, redisReply *reply)
 {
+    uint32_t  crc;
+
     if (reply == NULL || reply->type != REDIS_REPLY_ERROR) {
         return;
     }
 
-    ngx_log_error(NGX_LOG_ERR, peer->log, 0,
-                  "bluebutton: %s \"%V\" refused %s: %s",
+    /* once until the refusal changes or a handshake succeeds */
+
+    ngx_crc32_init(crc);
+    ngx_crc32_update(&crc, (u_char *) command, ngx_strlen(command));
+    ngx_crc32_update(&crc, (u_char *) reply->str, reply->len);
+    ngx_crc32_final(crc);
+
+    ngx_log_error((crc == peer->refused ? NGX_LOG_INFO : NGX_LOG_ERR),
+                  peer->log, 0, "bluebutton: %s \"%V\" refused %s: %s",
                   peer->kind, &peer->name, command, reply->str);
+
+    peer->refused = crc;
 
     /* the commands queued behind get an error, not the wrong database */
     ngx_bluebutton_redis_teardown(peer, "the handshake failed");
@@ -729,10 +798,20 @@ ngx_bluebutton_redis_read_handler(ngx_event_t *ev)
             return;
         }
 
-        peer->in_reply += n;
+        /* nothing reaches hiredis' reader that was not bounded first */
 
-        if (peer->in_reply > NGX_BLUEBUTTON_REDIS_REPLY_MAX) {
-            ngx_bluebutton_redis_lost(peer, "a reply larger than 16 MiB");
+        if (bb_resp_scan(&peer->resp,
+                         (const char *) ngx_bluebutton_redis_buffer, n)
+            != 0)
+        {
+            ngx_log_error((peer->reply_refused ? NGX_LOG_INFO : NGX_LOG_ERR),
+                          peer->log, 0,
+                          "bluebutton: %s \"%V\" sent %s: the reply is not "
+                          "read and the connection is closed",
+                          peer->kind, &peer->name, peer->resp.error);
+
+            peer->reply_refused = 1;
+            ngx_bluebutton_redis_teardown(peer, "a protocol error");
             return;
         }
 
@@ -824,7 +903,7 @@ static ngx_int_t
 ngx_bluebutton_redis_deliver(ngx_bluebutton_redis_peer_t *peer)
 {
     void                        *reply;
-    ngx_uint_t                   generation;
+    ngx_uint_t                   generation, handshake;
     ngx_queue_t                 *q;
     ngx_bluebutton_redis_cmd_t  *cmd;
 
@@ -844,9 +923,6 @@ ngx_bluebutton_redis_deliver(ngx_bluebutton_redis_peer_t *peer)
             return NGX_OK;
         }
 
-        /* what is left in the buffer is of the replies after it */
-        peer->in_reply = peer->reader->len - peer->reader->pos;
-
         if (peer->on_message && ngx_bluebutton_redis_is_message(reply)) {
             peer->on_message(peer, reply);
 
@@ -855,7 +931,18 @@ ngx_bluebutton_redis_deliver(ngx_bluebutton_redis_peer_t *peer)
             ngx_queue_remove(q);
 
             cmd = ngx_queue_data(q, ngx_bluebutton_redis_cmd_t, queue);
+            handshake = cmd->handshake;
+
             ngx_bluebutton_redis_reply(cmd, reply, NULL);
+
+            if (peer->generation == generation) {
+                if (!handshake) {
+                    peer->reply_refused = 0;
+
+                } else if (!ngx_bluebutton_redis_in_handshake(peer)) {
+                    ngx_bluebutton_redis_handshaken(peer);
+                }
+            }
 
         } else {
             freeReplyObject(reply);
@@ -1054,7 +1141,6 @@ ngx_bluebutton_redis_teardown(ngx_bluebutton_redis_peer_t *peer,
     redisReaderFree(peer->reader);
 
     peer->reader = NULL;
-    peer->in_reply = 0;
     peer->connection = NULL;
     peer->connected = 0;
     peer->open = 0;

@@ -14,6 +14,7 @@
 #include <hiredis/hiredis.h>
 
 #include "ngx_bluebutton_tls.h"
+#include "ngx_bluebutton_resp.h"
 
 
 /*
@@ -29,9 +30,6 @@
 
 /* commands not yet written, per connection: past it Redis is too slow */
 #define NGX_BLUEBUTTON_REDIS_OUT_MAX       (1024 * 1024)
-
-/* no reply the gateway asks for comes near it: a peer that sends more is cut */
-#define NGX_BLUEBUTTON_REDIS_REPLY_MAX     (16 * 1024 * 1024)
 
 
 typedef struct ngx_bluebutton_sentinel_conf_s  ngx_bluebutton_sentinel_conf_t;
@@ -83,7 +81,8 @@ struct ngx_bluebutton_redis_peer_s {
     u_char                       *out_pos;
     u_char                       *out_last;
     u_char                       *out_end;
-    size_t                        in_reply;  /* read of the reply under way */
+    bb_resp_t                     resp;      /* what replies may announce */
+    uint32_t                      refused;   /* the handshake refusal logged */
     ngx_ssl_session_t            *ssl_session;
     ngx_uint_t                    generation;  /* of the connection */
     ngx_event_t                   connect_timer;
@@ -123,6 +122,7 @@ struct ngx_bluebutton_redis_peer_s {
     unsigned                      parked:1;  /* no retries by the timer */
     unsigned                      refusal_logged:1;
     unsigned                      uncounted:1;  /* not in the metrics */
+    unsigned                      reply_refused:1;  /* and logged */
 };
 
 
@@ -134,6 +134,7 @@ struct ngx_bluebutton_redis_cmd_s {
     ngx_event_t                       timer;
     unsigned                          timed_out:1;
     unsigned                          counted:1;  /* in the metrics */
+    unsigned                          handshake:1;  /* AUTH, SELECT, ROLE */
 };
 
 

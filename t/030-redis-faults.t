@@ -85,7 +85,7 @@ BB::start_fake(1989, 'garbage');
 --- error_code eval
 [503, 200]
 --- error_log eval
-qr/\[error\] .*Protocol error/
+qr/\[error\] .*redis "127.0.0.1:1989" sent a reply of unknown type: the reply is not read/
 
 
 
@@ -229,6 +229,48 @@ bluebutton: redis "127.0.0.1:1991" refused AUTH
 
 
 
+=== TEST 9b: a refused AUTH is a failed attempt: the back-off holds, one error line
+# requests every 50 ms for 2 s, with the cache's feed connecting as well
+--- init
+BB::start_redis(1991, '--requirepass', 'pw1');
+BB::start_control(undef, flood => sub {
+    my $start = time;
+    while (time < $start + 2) {
+        my $res = BB::http_get('/p', token => 'tok');
+        die "got $res->{status}\n" unless $res->{status} == 503;
+        sleep 0.05;
+    }
+    local $BB::Auth = ['pw1'];
+    my ($n) = BB::command(1991, 'INFO', 'stats')
+              =~ /total_connections_received:(\d+)/;
+    print STDERR "# a refused AUTH: $n connections to Redis in 2 s\n";
+    die "$n connections in 2 s\n" if $n > 30;
+});
+--- http_config
+    bluebutton_redis 127.0.0.1:1991;
+    bluebutton_redis_auth wrong;
+    bluebutton_cache zone=decisions:1m;
+--- config
+    location /p {
+        bluebutton on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+    location /control/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_CONTROL_PORT;
+        proxy_read_timeout 30s;
+    }
+--- request
+GET /control/do/flood
+--- response_body
+ok
+--- timeout: 10
+--- grep_error_log eval: qr/\[error\] [^\n]*refused AUTH/
+--- grep_error_log_out eval: qr/\A(\[error\][^\n]*refused AUTH\n){1,2}\z/
+--- no_error_log
+again after
+
+
+
 === TEST 10: no password where one is required
 --- init
 BB::start_redis(1991, '--requirepass', 'pw1');
@@ -294,14 +336,14 @@ BB::redis('SCRIPT', 'FLUSH');
 
 
 === TEST 13: a peer that sends a reply larger than any the gateway asks for
+# 17 bulk strings of 1 MiB: each within its bound, the reply not
 --- init
 BB::serve(1989, sub {
     my ($c) = @_;
     sysread $c, my $buf, 4096;
-    my $size = 17 * 1024 * 1024;
-    print $c "\$$size\r\n";
-    print $c 'x' x (1024 * 1024) for 1 .. 17;
-    print $c "\r\n";
+    my $size = 1024 * 1024;
+    print $c "*17\r\n";
+    print $c "\$$size\r\n", 'x' x $size, "\r\n" for 1 .. 17;
 });
 --- http_config
     bluebutton_redis 127.0.0.1:1989;
@@ -311,5 +353,5 @@ BB::serve(1989, sub {
 --- error_code eval
 [503, 200]
 --- timeout: 10
---- error_log
-bluebutton: lost the connection to redis "127.0.0.1:1989": a reply larger than 16 MiB
+--- error_log eval
+qr/bluebutton: redis "127.0.0.1:1989" sent a bulk string larger than the reply's room of \d+: the reply is not read and the connection is closed/

@@ -1,8 +1,8 @@
 /*
  * Unit tests for the parts of the module that do not need nginx:
  * scope matching, bounded JSON reading, the record reader, token records,
- * grants, the consent decision, the grant-key memo and what sentinels say
- * of a failover.
+ * grants, the consent decision, the grant-key memo, what sentinels say
+ * of a failover and the bounds on what a Redis reply may announce.
  */
 
 #include <stdarg.h>
@@ -24,6 +24,7 @@
 #include "ngx_bluebutton_jwt.h"
 #include "ngx_bluebutton_entry.h"
 #include "ngx_bluebutton_failover.h"
+#include "ngx_bluebutton_resp.h"
 
 #include <stdio.h>
 #include <openssl/evp.h>
@@ -633,6 +634,26 @@ test_fhir_query_bind(void **state)
     assert_int_equal(bind("%70atient=-2", "patient"),
                      BB_FHIR_BIND_MISMATCH);
     assert_int_equal(bind("patients=-2", "patient"), BB_FHIR_BIND_ABSENT);
+    assert_int_equal(bind("patient-name=x", "patient"), BB_FHIR_BIND_ABSENT);
+
+    /* names a lenient backend could read as the patient's */
+    assert_int_equal(bind("Patient=-2", "patient"), BB_FHIR_AMBIGUOUS);
+    assert_int_equal(bind("PATIENT=-1", "patient"), BB_FHIR_AMBIGUOUS);
+    assert_int_equal(bind("x=1;patient=-2", "patient"), BB_FHIR_AMBIGUOUS);
+    assert_int_equal(bind("x=1;y=2", NULL), BB_FHIR_AMBIGUOUS);
+    assert_int_equal(bind("patient%00=-2", "patient"), BB_FHIR_AMBIGUOUS);
+    assert_int_equal(bind("patient[]=-2", "patient"), BB_FHIR_AMBIGUOUS);
+    assert_int_equal(bind("patient%5B%5D=-2", "patient"), BB_FHIR_AMBIGUOUS);
+    assert_int_equal(bind("patient%20=-2", "patient"), BB_FHIR_AMBIGUOUS);
+    assert_int_equal(bind("%20patient=-2", "patient"), BB_FHIR_AMBIGUOUS);
+    assert_int_equal(bind("%09Patient=-2", "patient"), BB_FHIR_AMBIGUOUS);
+    assert_int_equal(bind("Patient:missing=true", "patient"),
+                     BB_FHIR_AMBIGUOUS);
+    assert_int_equal(bind("Beneficiary=-2", "beneficiary"),
+                     BB_FHIR_AMBIGUOUS);
+    assert_int_equal(bind("_ID=-2", "_id"), BB_FHIR_AMBIGUOUS);
+    assert_int_equal(bind("patient=-1&Patient=-1", "patient"),
+                     BB_FHIR_AMBIGUOUS);
     assert_int_equal(bind("access_token=x", NULL), BB_FHIR_ACCESS_TOKEN);
     assert_int_equal(bind("a=1&access%5Ftoken=x", "patient"),
                      BB_FHIR_ACCESS_TOKEN);
@@ -1045,6 +1066,118 @@ test_failover(void **state)
 }
 
 
+static int
+resp(const bb_resp_limits_t *limits, const char *stream, size_t len,
+    bb_resp_t *s)
+{
+    size_t  i;
+
+    bb_resp_init(s, limits);
+
+    /* a byte at a time: the bounds hold however the stream is cut */
+    for (i = 0; i < len; i++) {
+        if (bb_resp_scan(s, stream + i, 1) != 0) {
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+#define RESP(l, str, s)  resp(l, str, sizeof(str) - 1, s)
+
+
+static void
+test_resp(void **state)
+{
+    bb_resp_t                s;
+    const bb_resp_limits_t  *cmd, *sub;
+    char                     big[64];
+
+    (void) state;
+
+    cmd = &bb_resp_command_limits;
+    sub = &bb_resp_subscriber_limits;
+
+    /* what Redis answers the gateway */
+    assert_int_equal(RESP(cmd, "+OK\r\n", &s), 0);
+    assert_int_equal(RESP(cmd, "-NOSCRIPT No matching script\r\n", &s), 0);
+    assert_int_equal(RESP(cmd, ":42\r\n", &s), 0);
+    assert_int_equal(RESP(cmd, "$-1\r\n*-1\r\n*0\r\n$0\r\n\r\n", &s), 0);
+    assert_int_equal(RESP(cmd, "*2\r\n$5\r\nhello\r\n$-1\r\n", &s), 0);
+    assert_int_equal(s.depth, 0);
+    assert_int_equal(s.bytes, 0);
+    assert_int_equal(RESP(cmd, "*3\r\n$6\r\nmaster\r\n:3129659\r\n"
+                               "*2\r\n*3\r\n$9\r\n127.0.0.1\r\n$4\r\n9001\r\n"
+                               "$7\r\n3129242\r\n*0\r\n", &s), 0);
+    assert_int_equal(RESP(sub, "*3\r\n$7\r\nmessage\r\n"
+                               "$20\r\n__redis__:invalidate\r\n"
+                               "*2\r\n$3\r\nbb:\r\n$1\r\nx\r\n", &s), 0);
+    assert_int_equal(RESP(sub, "*3\r\n$7\r\nmessage\r\n"
+                               "$20\r\n__redis__:invalidate\r\n*-1\r\n", &s),
+                     0);
+
+    /* a bulk's body is not read as headers */
+    assert_int_equal(RESP(cmd, "$12\r\n*2000000000\r\n", &s), 0);
+
+    /* the 13 bytes that froze a worker, and their kin */
+    assert_int_equal(RESP(cmd, "*200000000\r\n", &s), -1);
+    assert_string_equal(s.error, "an array of more elements than 1024");
+    assert_int_equal(RESP(sub, "*2000000000\r\n", &s), -1);
+    assert_string_equal(s.error, "an array of more elements than 262144");
+    assert_int_equal(RESP(cmd, "*1025\r\n", &s), -1);
+    assert_int_equal(RESP(cmd, "*1024\r\n", &s), 0);
+    assert_int_equal(RESP(cmd, "*1\r\n*1\r\n*1\r\n*1\r\n", &s), -1);
+    assert_string_equal(s.error, "arrays nested deeper than 3");
+    assert_int_equal(RESP(sub, "*1\r\n*1\r\n*1\r\n*1\r\n", &s), -1);
+    assert_int_equal(RESP(sub, "*3\r\n$6\r\nmaster\r\n:1\r\n"
+                               "*1\r\n*3\r\n$9\r\n127.0.0.1\r\n"
+                               "$4\r\n9001\r\n$1\r\n1\r\n", &s), 0);
+    assert_int_equal(RESP(cmd, "$1048577\r\n", &s), -1);
+    assert_string_equal(s.error, "a bulk string longer than 1048576");
+    assert_int_equal(RESP(cmd, "$1048576\r\n", &s), 0);
+    assert_int_equal(RESP(cmd, "$9223372036854775807\r\n", &s), -1);
+    assert_string_equal(s.error, "a malformed length");
+
+    /* lengths that are none */
+    assert_int_equal(RESP(cmd, "$-7\r\n", &s), -1);
+    assert_string_equal(s.error, "a negative length");
+    assert_int_equal(RESP(cmd, "*-2\r\n", &s), -1);
+    assert_int_equal(RESP(cmd, "$-01\r\n", &s), -1);
+    assert_int_equal(RESP(cmd, "$\r\n", &s), -1);
+    assert_int_equal(RESP(cmd, "$-\r\n", &s), -1);
+    assert_int_equal(RESP(cmd, "$1x\r\n", &s), -1);
+    assert_int_equal(RESP(cmd, "$1\rx", &s), -1);
+    assert_int_equal(RESP(cmd, "$+1\r\n", &s), -1);
+    assert_int_equal(RESP(cmd, "%1\r\n", &s), -1);
+    assert_string_equal(s.error, "a reply of unknown type");
+
+    /* the reply's bytes: counted across its elements, reset after it */
+    bb_resp_init(&s, cmd);
+    s.limits.bytes = 32;
+    assert_int_equal(bb_resp_scan(&s, "*20\r\n", 5), -1);
+    assert_string_equal(s.error,
+                        "an array larger than the reply's room of 27");
+    bb_resp_init(&s, cmd);
+    s.limits.bytes = 32;
+    assert_int_equal(bb_resp_scan(&s, "*2\r\n$30\r\n", 9), -1);
+    bb_resp_init(&s, cmd);
+    s.limits.bytes = 32;
+    assert_int_equal(bb_resp_scan(&s, "+0123456789012345678901234\r\n", 28),
+                     0);
+    assert_int_equal(bb_resp_scan(&s, "+0123456789012345678901234\r\n", 28),
+                     0);
+    memset(big, 'x', sizeof(big));
+    big[0] = '+';
+    assert_int_equal(bb_resp_scan(&s, big, sizeof(big)), -1);
+    assert_string_equal(s.error, "a reply larger than 32");
+
+    /* once refused, refused */
+    assert_int_equal(bb_resp_scan(&s, "+OK\r\n", 5), -1);
+}
+
+
 int
 main(void)
 {
@@ -1071,6 +1204,7 @@ main(void)
         cmocka_unit_test(test_keys_refused),
         cmocka_unit_test(test_entry),
         cmocka_unit_test(test_failover),
+        cmocka_unit_test(test_resp),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
