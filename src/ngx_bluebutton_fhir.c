@@ -9,6 +9,7 @@
  * N is 1, 2 or 3.  Everything else is not a route.
  */
 
+#include <ctype.h>
 #include <string.h>
 
 #include "ngx_bluebutton_fhir.h"
@@ -239,6 +240,57 @@ bb_fhir_names_patient(const char *value, size_t len, const char *patient)
 }
 
 
+/*
+ * Whether a parameter name other than param itself may be read as it:
+ * 1 for param with a modifier or chain (":", "."), 2 for a name that
+ * folds to it (case, leading spaces and control characters) and has
+ * nothing after it or what no name goes on with ("[]", NUL, spaces), 0
+ * otherwise.
+ */
+static int
+bb_fhir_param_like(const char *name, long nlen, const char *param,
+    size_t plen)
+{
+    int     c;
+    size_t  i, skip;
+
+    for (skip = 0; skip < (size_t) nlen; skip++) {
+        if ((unsigned char) name[skip] > 0x20
+            && (unsigned char) name[skip] != 0x7f)
+        {
+            break;
+        }
+    }
+
+    if ((size_t) nlen - skip < plen) {
+        return 0;
+    }
+
+    for (i = 0; i < plen; i++) {
+        if (tolower((unsigned char) name[skip + i]) != param[i]) {
+            return 0;
+        }
+    }
+
+    if (skip == 0 && (size_t) nlen > plen
+        && memcmp(name, param, plen) == 0
+        && (name[plen] == ':' || name[plen] == '.'))
+    {
+        return 1;
+    }
+
+    /* "patients" or "patient-name" is another parameter */
+
+    c = (size_t) nlen > skip + plen ? (unsigned char) name[skip + plen] : 0;
+
+    if (isalnum(c) || c == '_' || c == '-') {
+        return 0;
+    }
+
+    return 2;
+}
+
+
 int
 bb_fhir_query_bind(const char *args, size_t len, const char *param,
     const char *patient)
@@ -253,6 +305,10 @@ bb_fhir_query_bind(const char *args, size_t len, const char *param,
     plen = param ? strlen(param) : 0;
     p = args;
     end = args + len;
+
+    if (memchr(args, ';', len) != NULL) {
+        return BB_FHIR_AMBIGUOUS;
+    }
 
     while (p < end) {
         amp = memchr(p, '&', end - p);
@@ -274,18 +330,23 @@ bb_fhir_query_bind(const char *args, size_t len, const char *param,
             return BB_FHIR_ACCESS_TOKEN;
         }
 
-        if (param && (size_t) nlen >= plen && memcmp(name, param, plen) == 0) {
+        if (param && (size_t) nlen == plen && memcmp(name, param, plen) == 0)
+        {
+            if (!bb_fhir_names_patient(value, vlen, patient)) {
+                return BB_FHIR_BIND_MISMATCH;
+            }
 
-            if ((size_t) nlen == plen) {
-                if (!bb_fhir_names_patient(value, vlen, patient)) {
-                    return BB_FHIR_BIND_MISMATCH;
-                }
+            found = 1;
 
-                found = 1;
+        } else if (param) {
+            switch (bb_fhir_param_like(name, nlen, param, plen)) {
 
-            } else if (name[plen] == ':' || name[plen] == '.') {
+            case 1:
                 /* modifiers and chains could widen the search */
                 return BB_FHIR_BIND_MISMATCH;
+
+            case 2:
+                return BB_FHIR_AMBIGUOUS;
             }
         }
 

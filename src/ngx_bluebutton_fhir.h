@@ -25,6 +25,7 @@
 #define BB_FHIR_BIND_MISMATCH      2
 #define BB_FHIR_BAD_QUERY          3
 #define BB_FHIR_ACCESS_TOKEN       4
+#define BB_FHIR_AMBIGUOUS          5
 
 /* longest query parameter name or value looked at */
 #define BB_FHIR_PARAM_MAX  1024
@@ -52,10 +53,14 @@ const char *bb_fhir_patient_param(const char *type);
 
 /*
  * Looks through a raw query string.  BB_FHIR_ACCESS_TOKEN when a token is
- * passed in it, BB_FHIR_BAD_QUERY when it does not decode.  With param
- * set, every occurrence of it (values "<id>" or "Patient/<id>", comma
- * lists included) must name the patient: BB_FHIR_BIND_MATCH, _ABSENT when
- * there is none, _MISMATCH for anything else, modifiers and chains too.
+ * passed in it, BB_FHIR_BAD_QUERY when it does not decode,
+ * BB_FHIR_AMBIGUOUS when it uses ';' (a separator to some backends).
+ * With param set, every occurrence of it (values "<id>" or
+ * "Patient/<id>", comma lists included) must name the patient:
+ * BB_FHIR_BIND_MATCH, _ABSENT when there is none, _MISMATCH for anything
+ * else, modifiers and chains too; a name that a lenient backend could
+ * take for it (another case, trailing "[]", NUL or spaces) is
+ * BB_FHIR_AMBIGUOUS.
  */
 int bb_fhir_query_bind(const char *args, size_t len, const char *param,
     const char *patient);

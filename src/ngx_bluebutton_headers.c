@@ -2,7 +2,8 @@
  * The request's own header list is rewritten, so that proxy, fastcgi,
  * uwsgi, scgi and grpc all pass on the same, verified identity.  Every
  * client header named "BlueButton-..." is dropped, whatever the configured
- * names, as are the configured names themselves.
+ * names, as are the configured names themselves, in any case and with
+ * "_" for "-".
  */
 
 #include "ngx_bluebutton_headers.h"
@@ -10,6 +11,9 @@
 
 static ngx_uint_t ngx_bluebutton_header_managed(ngx_table_elt_t *h,
     ngx_bluebutton_loc_conf_t *blcf);
+static ngx_uint_t ngx_bluebutton_header_is(ngx_str_t *key, ngx_str_t *name);
+static ngx_uint_t ngx_bluebutton_header_folds(u_char *a, u_char *b,
+    size_t len);
 static ngx_int_t ngx_bluebutton_header_add(ngx_http_request_t *r,
     ngx_str_t *name, ngx_str_t *value);
 static ngx_int_t ngx_bluebutton_headers_original(ngx_http_request_t *r,
@@ -255,26 +259,51 @@ ngx_bluebutton_headers_client_url(ngx_http_request_t *r, ngx_str_t *url)
 }
 
 
+/*
+ * With underscores_in_headers on (or ignore_invalid_headers off) a
+ * backend may read "BlueButton_BeneficiaryId" as the header of that name
+ * with dashes: names are compared as such a backend would, ignoring case
+ * and taking "_" for "-".
+ */
 static ngx_uint_t
 ngx_bluebutton_header_managed(ngx_table_elt_t *h,
     ngx_bluebutton_loc_conf_t *blcf)
 {
-    if (h->key.len >= sizeof("BlueButton-") - 1
-        && ngx_strncasecmp(h->key.data, (u_char *) "BlueButton-",
-                           sizeof("BlueButton-") - 1) == 0)
-    {
-        return 1;
+    static u_char  prefix[] = "BlueButton-";
+
+    return (h->key.len >= sizeof(prefix) - 1
+            && ngx_bluebutton_header_folds(h->key.data, prefix,
+                                           sizeof(prefix) - 1))
+           || ngx_bluebutton_header_is(&h->key, &blcf->patient_header)
+           || ngx_bluebutton_header_is(&h->key, &blcf->client_header)
+           || ngx_bluebutton_header_is(&h->key, &blcf->app_header);
+}
+
+
+static ngx_uint_t
+ngx_bluebutton_header_is(ngx_str_t *key, ngx_str_t *name)
+{
+    return key->len == name->len
+           && ngx_bluebutton_header_folds(key->data, name->data, key->len);
+}
+
+
+static ngx_uint_t
+ngx_bluebutton_header_folds(u_char *a, u_char *b, size_t len)
+{
+    u_char  ca, cb;
+    size_t  i;
+
+    for (i = 0; i < len; i++) {
+        ca = (a[i] == '_') ? '-' : ngx_tolower(a[i]);
+        cb = (b[i] == '_') ? '-' : ngx_tolower(b[i]);
+
+        if (ca != cb) {
+            return 0;
+        }
     }
 
-    return (h->key.len == blcf->patient_header.len
-            && ngx_strncasecmp(h->key.data, blcf->patient_header.data,
-                               h->key.len) == 0)
-           || (h->key.len == blcf->client_header.len
-               && ngx_strncasecmp(h->key.data, blcf->client_header.data,
-                                  h->key.len) == 0)
-           || (h->key.len == blcf->app_header.len
-               && ngx_strncasecmp(h->key.data, blcf->app_header.data,
-                                  h->key.len) == 0);
+    return 1;
 }
 
 

@@ -9,6 +9,11 @@
 #include "ngx_bluebutton_response.h"
 
 
+/* what a lenient backend could read as another patient's search */
+#define NGX_BLUEBUTTON_AMBIGUOUS_QUERY                                        \
+    "Search parameters must be separated by \"&\" and named exactly"
+
+
 static ngx_int_t ngx_bluebutton_route_refuse(ngx_bluebutton_ctx_t *ctx,
     bb_decision_t decision, const char *why);
 
@@ -65,6 +70,10 @@ ngx_bluebutton_route_classify(ngx_http_request_t *r,
     case BB_FHIR_BAD_QUERY:
         return ngx_bluebutton_route_refuse(ctx, BB_DECISION_INVALID_REQUEST,
                    "The query string is malformed");
+
+    case BB_FHIR_AMBIGUOUS:
+        return ngx_bluebutton_route_refuse(ctx, BB_DECISION_INVALID_REQUEST,
+                   NGX_BLUEBUTTON_AMBIGUOUS_QUERY);
     }
 
     return ctx->route.kind == BB_FHIR_PUBLIC ? NGX_DECLINED : NGX_OK;
@@ -140,6 +149,10 @@ ngx_bluebutton_route_bind(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx)
 
     case BB_FHIR_BIND_ABSENT:
         break;
+
+    case BB_FHIR_AMBIGUOUS:
+        return ngx_bluebutton_route_refuse(ctx, BB_DECISION_INVALID_REQUEST,
+                   NGX_BLUEBUTTON_AMBIGUOUS_QUERY);
 
     default:
         return ngx_bluebutton_route_refuse(ctx, BB_DECISION_PATIENT_MISMATCH,

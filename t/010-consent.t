@@ -787,3 +787,37 @@ Authorization: Bearer tok-escaped
 --- error_code: 200
 --- response_body
 backend GET /v2/fhir/Patient patient=[patientId:-1] client=[app-1] app=[Blue "Button"/A] authorization=[]
+
+
+
+=== TEST 37: identity headers with "_" for "-", in any case, are removed too
+# with underscores_in_headers on, a backend could read them as the real ones
+--- init
+BB::flush();
+BB::consent('tok-alice', patient => '-20140000008325', client_id => 'app-1');
+--- http_config
+    bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+        underscores_in_headers on;
+        location / {
+            return 200 "patient=[$http_bluebutton_beneficiaryid] client=[$http_bluebutton_applicationid] x=[$http_x_patient_id]\n";
+        }
+    }
+--- config
+    underscores_in_headers on;
+    location /v2/fhir/ {
+        bluebutton on;
+        bluebutton_patient_header X-Patient-Id;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+--- request
+GET /v2/fhir/Patient
+--- more_headers
+Authorization: Bearer tok-alice
+BlueButton_BeneficiaryId: patientId:-20140000010000
+bluebutton_applicationid: app-evil
+X_PATIENT_ID: patientId:-20140000010000
+--- error_code: 200
+--- response_body
+patient=[] client=[app-1] x=[patientId:-20140000008325]

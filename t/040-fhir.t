@@ -684,3 +684,22 @@ backend /v2/fhir/metadata patient=[patientId:-20140000008325]
 --- response_body eval
 ["backend GET /v2/fhir/ExplanationOfBenefit?_count=1&patient=-20140000008325 patient=[patientId:-20140000008325] client=[app-1] app=[] authorization=[]\n",
  qq({"error":"insufficient_scope","error_description":"The access token does not grant the scope this resource requires","scope":"patient/Coverage.read"}\n)]
+
+
+
+=== TEST 34: parameter names a lenient backend could take for the patient's: 400
+--- scopes: patient/ExplanationOfBenefit.read patient/Coverage.read patient/Patient.read
+--- request eval
+["GET /v2/fhir/ExplanationOfBenefit?Patient=$::Bob",
+ "GET /v2/fhir/ExplanationOfBenefit?x=1;patient=$::Bob",
+ "GET /v2/fhir/ExplanationOfBenefit?patient%00=$::Bob",
+ "GET /v2/fhir/ExplanationOfBenefit?patient[]=$::Bob",
+ "GET /v2/fhir/ExplanationOfBenefit?PATIENT=$::Alice",
+ "GET /v2/fhir/Coverage?Beneficiary=$::Bob",
+ "GET /v2/fhir/Patient?_ID=$::Bob",
+ "GET /v2/fhir/ExplanationOfBenefit?patient-name=x"]
+--- error_code eval
+[400, 400, 400, 400, 400, 400, 400, 200]
+--- response_body eval
+[(qq({"error":"invalid_request","error_description":"Search parameters must be separated by \\"&\\" and named exactly"}\n)) x 7,
+ "backend GET /v2/fhir/ExplanationOfBenefit?patient-name=x&patient=$::Alice patient=[patientId:$::Alice] client=[app-1] app=[] authorization=[]\n"]
