@@ -913,11 +913,20 @@ ngx_bluebutton_cleanup(void *data)
 {
     ngx_bluebutton_ctx_t  *ctx = data;
 
+    ngx_uint_t  i;
+
     /* the request is gone: its reply, if it still comes, is dropped */
 
     if (ctx->cmd) {
         ngx_bluebutton_redis_cancel(ctx->cmd);
         ctx->cmd = NULL;
+    }
+
+    for (i = 0; i < ctx->nttl; i++) {
+        if (ctx->ttl_cmds[i]) {
+            ngx_bluebutton_redis_cancel(ctx->ttl_cmds[i]);
+            ctx->ttl_cmds[i] = NULL;
+        }
     }
 
     if (ctx->resume.posted) {
@@ -1002,7 +1011,7 @@ ngx_bluebutton_init(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    return NGX_OK;
+    return ngx_bluebutton_jwks_check(cf, bmcf->jwks_uses);
 }
 
 
@@ -1315,6 +1324,16 @@ ngx_bluebutton_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
+    if (conf->jwt_keys
+        && !(conf->jwt_algorithms & bb_jwt_keyset_algorithms(conf->jwt_keys)))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"bluebutton_jwt_algorithms\" allows none of the "
+                           "algorithms the keys of \"bluebutton_jwt_keys\" "
+                           "can verify: every JWT would be refused");
+        return NGX_CONF_ERROR;
+    }
+
     if (conf->enable) {
         bscf = ngx_http_conf_get_module_srv_conf(cf, ngx_bluebutton_module);
 
@@ -1324,6 +1343,14 @@ ngx_bluebutton_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                                "\"bluebutton_redis\" or "
                                "\"bluebutton_redis_sentinel\" is "
                                "configured for this server");
+            return NGX_CONF_ERROR;
+        }
+
+        if (conf->stale_if_error && bscf->cache == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"bluebutton_stale_if_error\" serves what "
+                               "\"bluebutton_cache\" remembers, and this "
+                               "server has no \"bluebutton_cache\"");
             return NGX_CONF_ERROR;
         }
     }
@@ -1513,11 +1540,23 @@ ngx_bluebutton_scope(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             return NGX_CONF_ERROR;
         }
 
+        /*
+         * a SMART scope names a FHIR type as FHIR spells it: one in lower
+         * case would be refused to every token at run time
+         */
+
         if (bb_scope_parse((const char *) value[i].data, value[i].len, scope)
-            != 0)
+            != 0
+            || (scope->context != BB_SCOPE_PLAIN
+                && scope->type[0] != '*'
+                && (scope->type[0] < 'A' || scope->type[0] > 'Z')))
         {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid scope \"%V\" in \"%V\"",
+                               "invalid scope \"%V\" in \"%V\": a scope "
+                               "is a word such as \"profile\", or "
+                               "patient|user|system/Type.read|.rs|.* with "
+                               "Type a FHIR resource type (\"Coverage\") "
+                               "or \"*\"",
                                &value[i], &cmd->name);
             return NGX_CONF_ERROR;
         }
@@ -1641,7 +1680,8 @@ ngx_bluebutton_jwt_keys(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     file.fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
     if (file.fd == NGX_INVALID_FILE) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_open_file_n " \"%V\" failed", &name);
+                           "\"%V\" key file \"%V\" could not be opened",
+                           &cmd->name, &name);
         return NGX_CONF_ERROR;
     }
 

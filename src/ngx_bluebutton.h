@@ -19,6 +19,9 @@
 #include "ngx_bluebutton_redis.h"
 
 
+/* keys one read of a lookup names: record and grant, or grant and jti */
+#define NGX_BLUEBUTTON_LOOKUP_KEYS  3
+
 /* hex digits of the token hash shown in logs and $bluebutton_token_hash */
 #define NGX_BLUEBUTTON_HASH_SHOWN  16
 
@@ -26,7 +29,17 @@
 typedef struct {
     ngx_array_t                   peers;     /* ngx_bluebutton_redis_peer_t * */
     ngx_int_t                     request_id_index;
+    ngx_array_t                  *jwks_uses; /* ngx_bluebutton_jwks_use_t */
 } ngx_bluebutton_main_conf_t;
+
+
+/* a bluebutton_jwt_keys_url, checked once every location is known */
+typedef struct {
+    ngx_str_t                     uri;
+    ngx_http_core_srv_conf_t     *cscf;
+    ngx_str_t                     file;
+    ngx_uint_t                    line;
+} ngx_bluebutton_jwks_use_t;
 
 
 typedef struct ngx_bluebutton_cache_s  ngx_bluebutton_cache_t;
@@ -93,6 +106,11 @@ typedef struct {
     ngx_str_t                     token_key; /* of an opaque token */
     ngx_str_t                     grant_key; /* read with a known token */
     ngx_bluebutton_redis_cmd_t   *cmd;       /* in flight, or NULL */
+    ngx_bluebutton_redis_cmd_t   *ttl_cmds[NGX_BLUEBUTTON_LOOKUP_KEYS];
+    ngx_uint_t                    nttl;      /* PTTLs ahead of the read */
+    ngx_uint_t                    ttl_next;
+    ngx_msec_t                    ttl_sent;
+    ngx_msec_t                    expires;   /* of the first key to expire */
     uint64_t                      asked;     /* when Redis was asked, us */
     ngx_event_t                   resume;
     ngx_event_t                   jwks_poll; /* for keys being fetched */
@@ -111,7 +129,9 @@ typedef struct {
     unsigned                      flown:1;
     unsigned                      jwks_fetched:1;
     unsigned                      looked_up:1;
-    unsigned                      reused:1;   /* the lookup of an earlier check */
+    unsigned                      reused:1;  /* an earlier check's lookup */
+    unsigned                      expires_set:1;
+    unsigned                      ttl_unknown:1;
 } ngx_bluebutton_ctx_t;
 
 

@@ -45,6 +45,8 @@ typedef struct {
     ngx_uint_t                     allow;     /* may be served stale */
     ngx_uint_t                     found;
     ngx_msec_t                     confirmed;
+    ngx_msec_t                     expires;   /* when a key read expires */
+    ngx_uint_t                     expires_set;
     time_t                         ends;      /* 0: no end of its own */
     size_t                         len;
     u_char                         data[1];
@@ -486,6 +488,15 @@ ngx_bluebutton_cache_find(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
         goto done;
     }
 
+    if (cn->expires_set
+        && (ngx_msec_int_t) (cn->expires - ngx_current_msec) <= 0)
+    {
+        /* a key it was read from has expired in Redis, announced or not */
+        ngx_bluebutton_cache_delete(cache, cn);
+        ctx->cache_status = NGX_BLUEBUTTON_CACHE_EXPIRED;
+        goto done;
+    }
+
     if (cn->kind != kind || cn->policy != policy || cn->cycle != cache->cycle)
     {
         goto done;
@@ -576,7 +587,10 @@ ngx_bluebutton_cache_fill(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
     cache = bscf->cache;
     e = ctx->entry;
 
-    if (cache == NULL || e == NULL || !ctx->fillable) {
+    if (cache == NULL || e == NULL || !ctx->fillable || ctx->ttl_unknown
+        || (ctx->expires_set
+            && (ngx_msec_int_t) (ctx->expires - ngx_current_msec) <= 0))
+    {
         return;
     }
 
@@ -636,6 +650,8 @@ ngx_bluebutton_cache_fill(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
     cn->found = e->found;
     cn->allow = ctx->decision == BB_DECISION_ALLOW;
     cn->confirmed = ngx_current_msec;
+    cn->expires = ctx->expires;
+    cn->expires_set = ctx->expires_set;
     cn->ends = ends;
     cn->len = bb_entry_pack(e, cn->data);
     cn->nkeys = nkeys;

@@ -58,6 +58,10 @@ static void ngx_bluebutton_jwks_sync(ngx_http_request_t *r,
     ngx_bluebutton_jwks_t *jwks);
 static ngx_int_t ngx_bluebutton_jwks_fetch(ngx_http_request_t *r,
     ngx_bluebutton_jwks_t *jwks, ngx_uint_t wait);
+static ngx_int_t ngx_bluebutton_jwks_remember(ngx_conf_t *cf,
+    ngx_str_t *uri);
+static ngx_uint_t ngx_bluebutton_jwks_served(
+    ngx_http_location_tree_node_t *node, ngx_str_t *uri);
 static ngx_int_t ngx_bluebutton_jwks_done(ngx_http_request_t *sr,
     void *data, ngx_int_t rc);
 static time_t ngx_bluebutton_jwks_max_age(ngx_http_request_t *sr);
@@ -125,6 +129,10 @@ ngx_bluebutton_jwks_conf(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (min_refresh > refresh) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"min_refresh\" must not exceed \"refresh\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_bluebutton_jwks_remember(cf, &value[1]) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -401,6 +409,108 @@ ngx_bluebutton_jwks_sync(ngx_http_request_t *r, ngx_bluebutton_jwks_t *jwks)
 
     jwks->keys = set;
     jwks->version = version;
+}
+
+
+/*
+ * Where the keys come from is checked once all locations are known: a
+ * URI that only a catch-all location serves would send the fetch to the
+ * claims backend, and every JWT would be refused at run time.
+ */
+static ngx_int_t
+ngx_bluebutton_jwks_remember(ngx_conf_t *cf, ngx_str_t *uri)
+{
+    ngx_bluebutton_jwks_use_t   *use;
+    ngx_bluebutton_main_conf_t  *bmcf;
+
+    if (!(cf->cmd_type & (NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF))) {
+        /* at http level: each server's own locations are not known here */
+        return NGX_OK;
+    }
+
+    bmcf = ngx_http_conf_get_module_main_conf(cf, ngx_bluebutton_module);
+
+    if (bmcf->jwks_uses == NULL) {
+        bmcf->jwks_uses = ngx_array_create(cf->pool, 2,
+                                           sizeof(ngx_bluebutton_jwks_use_t));
+        if (bmcf->jwks_uses == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    use = ngx_array_push(bmcf->jwks_uses);
+    if (use == NULL) {
+        return NGX_ERROR;
+    }
+
+    use->uri = *uri;
+    use->cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
+    use->file = cf->conf_file->file.name;
+    use->line = cf->conf_file->line;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_bluebutton_jwks_check(ngx_conf_t *cf, ngx_array_t *uses)
+{
+    ngx_uint_t                  i;
+    ngx_http_core_loc_conf_t   *clcf;
+    ngx_bluebutton_jwks_use_t  *use;
+
+    if (uses == NULL) {
+        return NGX_OK;
+    }
+
+    use = uses->elts;
+
+    for (i = 0; i < uses->nelts; i++) {
+        clcf = use[i].cscf->ctx->loc_conf[ngx_http_core_module.ctx_index];
+
+        if (ngx_bluebutton_jwks_served(clcf->static_locations, &use[i].uri)) {
+            continue;
+        }
+
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"bluebutton_jwt_keys_url\" names \"%V\", but no "
+                      "location of this server is \"location = %V\" or "
+                      "\"location %V\": the keys would be asked of "
+                      "whatever serves it, in %V:%ui",
+                      &use[i].uri, &use[i].uri, &use[i].uri, &use[i].file,
+                      use[i].line);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* a location named exactly so, prefix or exact, nested ones included */
+static ngx_uint_t
+ngx_bluebutton_jwks_served(ngx_http_location_tree_node_t *node,
+    ngx_str_t *uri)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (node == NULL) {
+        return 0;
+    }
+
+    clcf = node->exact ? node->exact : node->inclusive;
+
+    if (clcf && clcf->name.len == uri->len
+        && ngx_strncmp(clcf->name.data, uri->data, uri->len) == 0)
+    {
+        return 1;
+    }
+
+    return ngx_bluebutton_jwks_served(node->left, uri)
+           || ngx_bluebutton_jwks_served(node->right, uri)
+           || ngx_bluebutton_jwks_served(node->tree, uri)
+           || (node->inclusive
+               && ngx_bluebutton_jwks_served(node->inclusive->static_locations,
+                                             uri));
 }
 
 

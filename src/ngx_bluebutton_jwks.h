@@ -41,6 +41,9 @@ char *ngx_bluebutton_jwks_conf(ngx_conf_t *cf, ngx_command_t *cmd,
  * *version is the version of the keys, for the decision cache.
  */
 ngx_uint_t ngx_bluebutton_jwks_fetching(ngx_http_request_t *r);
+
+/* after all locations are read: each URI asked is a location of its own */
+ngx_int_t ngx_bluebutton_jwks_check(ngx_conf_t *cf, ngx_array_t *uses);
 ngx_int_t ngx_bluebutton_jwks_get(ngx_http_request_t *r,
     ngx_bluebutton_jwks_t *jwks, ngx_uint_t unknown_kid,
     bb_keyset_t **keys, ngx_uint_t *version);

@@ -75,6 +75,33 @@ bb_jwt_key_unknown(const char *why)
 
 
 unsigned
+bb_jwt_keyset_algorithms(const bb_keyset_t *keys)
+{
+    size_t               i;
+    unsigned             bits;
+    const bb_key_t      *k;
+    const bb_jwt_alg_t  *a;
+
+    bits = 0;
+
+    for (i = 0; i < keys->n; i++) {
+        k = &keys->keys[i];
+
+        for (a = bb_jwt_algs; a->name; a++) {
+            if (k->family == a->family
+                && (k->alg[0] == '\0' || strcmp(k->alg, a->name) == 0)
+                && (a->family != BB_KEY_EC || k->curve == a->curve))
+            {
+                bits |= a->bit;
+            }
+        }
+    }
+
+    return bits;
+}
+
+
+unsigned
 bb_jwt_algorithm(const char *name, size_t len)
 {
     const bb_jwt_alg_t  *a;

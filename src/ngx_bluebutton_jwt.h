@@ -49,6 +49,9 @@ void bb_jwt_exit(void);
 /* The bit of an algorithm name, or 0. */
 unsigned bb_jwt_algorithm(const char *name, size_t len);
 
+/* The BB_ALG_* bits of the algorithms some key of the set can verify. */
+unsigned bb_jwt_keyset_algorithms(const bb_keyset_t *keys);
+
 /*
  * Returns 1 when bb_jwt_verify() refused for want of a key: the token
  * names a key id the set does not have, or no key fits its algorithm.

@@ -38,7 +38,7 @@ int
 bb_keyset_parse(const char *text, size_t len, bb_keyset_t *set, char *err,
     size_t errlen)
 {
-    size_t       i;
+    size_t       i, j;
     json_t      *doc, *keys;
     const char  *why;
 
@@ -61,8 +61,14 @@ bb_keyset_parse(const char *text, size_t len, bb_keyset_t *set, char *err,
 
     keys = json_object_get(doc, "keys");
 
-    if (!json_is_array(keys) || json_array_size(keys) == 0) {
+    if (!json_is_array(keys)) {
         snprintf(err, errlen, "is not a JWKS: no \"keys\" array");
+        json_decref(doc);
+        return -1;
+    }
+
+    if (json_array_size(keys) == 0) {
+        snprintf(err, errlen, "is an empty key set: \"keys\" lists none");
         json_decref(doc);
         return -1;
     }
@@ -88,6 +94,21 @@ bb_keyset_parse(const char *text, size_t len, bb_keyset_t *set, char *err,
             bb_keyset_free(set);
             json_decref(doc);
             return -1;
+        }
+
+        /* a kid must say which key: never two that differ */
+
+        for (j = 0; j < set->n; j++) {
+            if (set->keys[set->n].kid[0]
+                && strcmp(set->keys[j].kid, set->keys[set->n].kid) == 0)
+            {
+                snprintf(err, errlen, "has two keys with kid \"%s\" "
+                         "(#%zu and #%zu)", set->keys[j].kid, j + 1, i + 1);
+                set->n++;
+                bb_keyset_free(set);
+                json_decref(doc);
+                return -1;
+            }
         }
 
         set->n++;

@@ -13,12 +13,12 @@
  * another grant, the script is sent as EVAL, a second and last round trip.
  */
 
-#include <openssl/evp.h>
-
 #include "ngx_bluebutton_lookup.h"
 #include "ngx_bluebutton_cache.h"
 #include "ngx_bluebutton_memo.h"
 #include "ngx_bluebutton_metrics.h"
+
+#include <openssl/evp.h>
 
 
 static void ngx_bluebutton_lookup_reply(void *data, redisReply *reply,
@@ -56,6 +56,11 @@ static ngx_int_t ngx_bluebutton_lookup_ask(ngx_http_request_t *r,
     ngx_bluebutton_ctx_t *ctx, ngx_bluebutton_srv_conf_t *bscf,
     ngx_bluebutton_redis_handler_pt handler, int argc, const char **argv,
     const size_t *argvlen);
+static ngx_int_t ngx_bluebutton_lookup_ttls(ngx_http_request_t *r,
+    ngx_bluebutton_ctx_t *ctx, ngx_bluebutton_srv_conf_t *bscf, int argc,
+    const char **argv, const size_t *argvlen, const char **err);
+static void ngx_bluebutton_lookup_ttl_reply(void *data, redisReply *reply,
+    const char *err);
 static ngx_int_t ngx_bluebutton_lookup_unavailable(ngx_http_request_t *r,
     ngx_bluebutton_ctx_t *ctx, const char *what);
 static ngx_uint_t ngx_bluebutton_lookup_same(redisReply *rr, const char *s);
@@ -810,6 +815,14 @@ ngx_bluebutton_lookup_ask(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
 {
     const char  *err;
 
+    if (bscf->cache && ctx->cache_status != NGX_BLUEBUTTON_CACHE_BYPASS
+        && ngx_bluebutton_lookup_ttls(r, ctx, bscf, argc, argv, argvlen,
+                                      &err)
+           != NGX_OK)
+    {
+        return ngx_bluebutton_lookup_unavailable(r, ctx, err);
+    }
+
     ctx->cmd = ngx_bluebutton_redis_command(bscf->peer, r->connection->log,
                                             handler, ctx, argc, argv, argvlen,
                                             &err);
@@ -826,6 +839,91 @@ ngx_bluebutton_lookup_ask(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
     ctx->waiting = 1;
 
     return NGX_AGAIN;
+}
+
+
+/*
+ * A cached entry must not outlive the keys it was read from, and Redis
+ * announces an expired key only once it deletes it, which may be much
+ * later.  PTTL of each key goes ahead of the read, in the same round
+ * trip; counted from when it was sent, it errs early whatever the two
+ * clocks say.
+ */
+static ngx_int_t
+ngx_bluebutton_lookup_ttls(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
+    ngx_bluebutton_srv_conf_t *bscf, int argc, const char **argv,
+    const size_t *argvlen, const char **err)
+{
+    int                          i;
+    size_t                       len[2];
+    const char                  *ttl[2];
+    ngx_bluebutton_redis_cmd_t  *cmd;
+
+    ctx->ttl_sent = ngx_current_msec;
+    ctx->nttl = 0;
+    ctx->ttl_next = 0;
+
+    ttl[0] = "PTTL";
+    len[0] = 4;
+
+    for (i = 1; i < argc && ctx->nttl < NGX_BLUEBUTTON_LOOKUP_KEYS; i++) {
+        ttl[1] = argv[i];
+        len[1] = argvlen[i];
+
+        cmd = ngx_bluebutton_redis_command(bscf->peer, r->connection->log,
+                                           ngx_bluebutton_lookup_ttl_reply,
+                                           ctx, 2, ttl, len, err);
+        if (cmd == NULL) {
+            return NGX_ERROR;
+        }
+
+        ctx->ttl_cmds[ctx->nttl++] = cmd;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_bluebutton_lookup_ttl_reply(void *data, redisReply *reply,
+    const char *err)
+{
+    ngx_bluebutton_ctx_t  *ctx = data;
+
+    ngx_msec_t  at;
+
+    static ngx_uint_t  logged;
+
+    if (ctx->ttl_next < ctx->nttl) {
+        ctx->ttl_cmds[ctx->ttl_next++] = NULL;
+    }
+
+    if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
+        /* not known, so not cached: the read itself still decides */
+        ctx->ttl_unknown = 1;
+
+        if (reply && reply->type == REDIS_REPLY_ERROR && !logged) {
+            ngx_log_error(NGX_LOG_ERR, ctx->request->connection->log, 0,
+                          "bluebutton: redis refused PTTL, so nothing is "
+                          "cached: %s", reply->str);
+            logged = 1;
+        }
+
+        return;
+    }
+
+    /* -1: the key has no expiry; -2: there is no key, as the read says */
+
+    if (reply->integer < 0) {
+        return;
+    }
+
+    at = ctx->ttl_sent + (ngx_msec_t) reply->integer;
+
+    if (!ctx->expires_set || (ngx_msec_int_t) (at - ctx->expires) < 0) {
+        ctx->expires = at;
+        ctx->expires_set = 1;
+    }
 }
 
 

@@ -2,9 +2,9 @@
  * Authorization: Bearer <b64token>, RFC 6750 section 2.1.
  */
 
-#include <openssl/evp.h>
-
 #include "ngx_bluebutton_token.h"
+
+#include <openssl/evp.h>
 
 
 static ngx_int_t ngx_bluebutton_b64token(u_char *p, size_t len);

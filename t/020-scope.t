@@ -249,3 +249,25 @@ invalid scope
 --- must_die
 --- error_log
 invalid scope "patient/.read" in "bluebutton_scope"
+
+
+
+=== TEST 22: a SMART scope with the resource type in lower case is refused at start
+--- config
+    location /p {
+        bluebutton_scope patient/explanationofbenefit.read;
+    }
+--- must_die
+--- error_log
+invalid scope "patient/explanationofbenefit.read" in "bluebutton_scope": a scope is a word such as "profile", or patient|user|system/Type.read|.rs|.* with Type a FHIR resource type ("Coverage") or "*"
+
+
+
+=== TEST 23: a misspelt permission: the message shows the form
+--- config
+    location /p {
+        bluebutton_scope patient/ExplanationOfBenefit.raed;
+    }
+--- must_die
+--- error_log
+invalid scope "patient/ExplanationOfBenefit.raed" in "bluebutton_scope": a scope is a word such as "profile"

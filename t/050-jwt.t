@@ -30,6 +30,8 @@ BB::jwks('jwks-private.json', { %{ BB::jwk('rsa1') }, d => 'AQAB' });
 BB::jwks('jwks-short-hmac.json', BB::hmac_jwk('too short'));
 BB::jwks('jwks-bad-ec.json', { %{ BB::jwk('ec256') }, x => BB::b64url("\x01" x 32) });
 BB::write_file("$Dir/not-keys.txt", "hello\n");
+BB::jwks('jwks-dup-kid.json', BB::jwk('rsa1'), BB::jwk('rsa2', kid => 'rsa1'));
+BB::write_file("$Dir/jwks-empty.json", qq({"keys":[]}\n));
 BB::write_file("$Dir/jwks-active.json",
                do { local (@ARGV, $/) = ("$Dir/jwks-rsa1.json"); <> });
 BB::write_file("$Dir/jwks-reload.json",
@@ -717,7 +719,7 @@ qr/\[emerg\] .*"bluebutton_jwt_keys" key file ".*jwks-reload.json" key #1 \(kid 
     }
 --- must_die
 --- error_log eval
-qr/open\(\) ".*missing.json" failed/
+qr/"bluebutton_jwt_keys" key file ".*missing.json" could not be opened \(2: No such file or directory\)/
 
 
 
@@ -795,3 +797,37 @@ unsupported algorithm "none" in "bluebutton_jwt_algorithms"
 --- must_die
 --- error_log
 "bluebutton_jwt_leeway" directive invalid value
+
+
+
+=== TEST 71: two keys with one kid
+--- config
+    location /p {
+        bluebutton_jwt_keys $TEST_NGINX_KEYS_DIR/jwks-dup-kid.json;
+    }
+--- must_die
+--- error_log eval
+qr/"bluebutton_jwt_keys" key file ".*jwks-dup-kid.json" has two keys with kid "rsa1" \(#1 and #2\)/
+
+
+
+=== TEST 72: an empty key set says so
+--- config
+    location /p {
+        bluebutton_jwt_keys $TEST_NGINX_KEYS_DIR/jwks-empty.json;
+    }
+--- must_die
+--- error_log eval
+qr/"bluebutton_jwt_keys" key file ".*jwks-empty.json" is an empty key set: "keys" lists none/
+
+
+
+=== TEST 73: algorithms none of the keys can verify
+--- config
+    location /p {
+        bluebutton_jwt_keys $TEST_NGINX_KEYS_DIR/jwks-rsa1.json;
+        bluebutton_jwt_algorithms ES256 EdDSA;
+    }
+--- must_die
+--- error_log
+"bluebutton_jwt_algorithms" allows none of the algorithms the keys of "bluebutton_jwt_keys" can verify

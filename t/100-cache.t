@@ -224,6 +224,43 @@ BB::start_control(undef, warm => \&main::warm,
 
 
 
+=== TEST 6b: an entry read after a TTL was set is not served past it, announced or not
+# Redis announces an expired key when it deletes it, which its background
+# cycle may do much later (here never: it is switched off, as it is in
+# effect on a large keyspace); the entry knows the TTL from its read
+--- init
+BB::start_redis(1993);
+BB::command(1993, 'DEBUG', 'SET-ACTIVE-EXPIRE', '0');
+{ local $BB::Port = 1993; BB::consent('tok'); }
+BB::start_control(undef, expire => sub {
+    BB::command(1993, 'PEXPIRE', BB::grant_key('app-1', $main::Patient), 700);
+    BB::sleep(0.05);
+});
+--- http_config
+    bluebutton_redis 127.0.0.1:1993;
+    bluebutton_cache zone=decisions:1m;
+--- config
+    location /p {
+        bluebutton on;
+        add_header X-Cache $bluebutton_cache_status always;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+    location /control/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_CONTROL_PORT;
+    }
+--- pipelined_requests eval
+["GET /control/pause/400", "GET /p", "GET /control/do/expire", "GET /p",
+ "GET /p", "GET /control/pause/900", "GET /p", "GET /control/redis/stop/1993"]
+--- error_code eval
+[200, 200, 200, 200, 200, 200, 401, 200]
+--- response_headers eval
+["", "X-Cache: MISS", "", "X-Cache: MISS", "X-Cache: HIT", "",
+ "X-Cache: EXPIRED", ""]
+--- no_error_log
+refused PTTL
+
+
+
 === TEST 7: FLUSHALL drops everything
 --- init
 BB::flush();
@@ -719,3 +756,17 @@ cache zone "decisions" is used with another "bluebutton_redis" or "bluebutton_re
 --- must_die
 --- error_log
 invalid "ttl=0": a positive time is needed
+
+
+
+=== TEST 28: bluebutton_stale_if_error where no cache could serve it
+--- http_config
+    bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+--- config
+    location /p {
+        bluebutton on;
+        bluebutton_stale_if_error 30s;
+    }
+--- must_die
+--- error_log
+"bluebutton_stale_if_error" serves what "bluebutton_cache" remembers, and this server has no "bluebutton_cache"

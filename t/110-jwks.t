@@ -405,3 +405,36 @@ BB::start_control(undef,
 --- must_die
 --- error_log
 "/_jwks" is already used with other "refresh" or "min_refresh"
+
+
+
+=== TEST 14: a URI that no location of its own serves: nginx -t says so
+# it would fall through to location / and ask the claims backend for keys
+--- config
+    location /api/ {
+        bluebutton on;
+        bluebutton_jwt_keys_url /_jwks;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+--- must_die
+--- error_log eval
+qr/"bluebutton_jwt_keys_url" names "\/_jwks", but no location of this server is "location = \/_jwks" or "location \/_jwks": the keys would be asked of whatever serves it, in .*nginx.conf:\d+/
+
+
+
+=== TEST 15: a nested location of that name serves
+--- config
+    location /api/ {
+        bluebutton on;
+        bluebutton_jwt_keys_url /internal/jwks;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+    location /internal/ {
+        internal;
+        location = /internal/jwks {
+            return 200 '{"keys":[]}';
+        }
+    }
+--- request
+GET /api/x
+--- error_code: 401

@@ -281,8 +281,8 @@ main::seed(1990);
 for my $port (1990, 1991) {
     BB::command($port, qw(ACL SETUSER gateway on >gwsecret resetkeys ~bb:*
                           resetchannels &__redis__:invalidate -@all +get +mget
-                          +eval +evalsha +role +client|id +client|tracking
-                          +subscribe));
+                          +eval +evalsha +role +pttl +client|id
+                          +client|tracking +subscribe));
 }
 BB::start_control();
 --- http_config

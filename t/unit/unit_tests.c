@@ -888,6 +888,26 @@ test_keys_refused(void **state)
     jwks = "{\"keys\":[]}";
     assert_int_equal(bb_keyset_parse(jwks, strlen(jwks), &set, err,
                                      sizeof(err)), -1);
+    assert_string_equal(err, "is an empty key set: \"keys\" lists none");
+
+    /* one kid for two keys: which one a token means is not known */
+    jwks = "{\"keys\":[{\"kty\":\"oct\",\"kid\":\"a\","
+           "\"k\":\"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWYwMTIz\"},"
+           "{\"kty\":\"oct\",\"kid\":\"a\","
+           "\"k\":\"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWYwMTI0\"}]}";
+    assert_int_equal(bb_keyset_parse(jwks, strlen(jwks), &set, err,
+                                     sizeof(err)), -1);
+    assert_string_equal(err, "has two keys with kid \"a\" (#1 and #2)");
+    assert_int_equal(set.n, 0);
+
+    /* what a key set can verify: an HMAC key, HS* only */
+    jwks = "{\"keys\":[{\"kty\":\"oct\",\"kid\":\"a\","
+           "\"k\":\"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWYwMTIz\"}]}";
+    assert_int_equal(bb_keyset_parse(jwks, strlen(jwks), &set, err,
+                                     sizeof(err)), 0);
+    assert_int_equal(bb_jwt_keyset_algorithms(&set),
+                     BB_ALG_HS256 | BB_ALG_HS384 | BB_ALG_HS512);
+    bb_keyset_free(&set);
 
     jwks = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
     assert_int_equal(bb_keyset_parse(jwks, strlen(jwks), &set, err,
