@@ -40,6 +40,10 @@ static ngx_int_t ngx_bluebutton_jwt_check(ngx_http_request_t *r,
 static ngx_bluebutton_ctx_t *ngx_bluebutton_create_ctx(
     ngx_http_request_t *r, ngx_bluebutton_loc_conf_t *blcf,
     ngx_bluebutton_ctx_t *prev);
+static void ngx_bluebutton_jwt_seen(ngx_http_request_t *r,
+    ngx_bluebutton_ctx_t *ctx, ngx_str_t *token);
+static ngx_int_t ngx_bluebutton_log_quote(ngx_pool_t *pool, const char *s,
+    ngx_str_t *out);
 static ngx_uint_t ngx_bluebutton_same_token_rules(
     ngx_bluebutton_loc_conf_t *a, ngx_bluebutton_loc_conf_t *b);
 static void ngx_bluebutton_cleanup(void *data);
@@ -86,6 +90,15 @@ static char *ngx_bluebutton_database(ngx_conf_t *cf, void *post, void *data);
 
 static char  *ngx_bluebutton_fhir_default_types[] = {
     "Patient", "Coverage", "ExplanationOfBenefit", NULL
+};
+
+
+static ngx_conf_enum_t  ngx_bluebutton_log_levels[] = {
+    { ngx_string("info"), NGX_LOG_INFO },
+    { ngx_string("notice"), NGX_LOG_NOTICE },
+    { ngx_string("warn"), NGX_LOG_WARN },
+    { ngx_string("error"), NGX_LOG_ERR },
+    { ngx_null_string, 0 }
 };
 
 
@@ -227,6 +240,13 @@ static ngx_command_t  ngx_bluebutton_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_bluebutton_loc_conf_t, retry_after),
       NULL },
+
+    { ngx_string("bluebutton_log_level"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_bluebutton_loc_conf_t, log_level),
+      &ngx_bluebutton_log_levels },
 
     { ngx_string("bluebutton_cache"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_1MORE,
@@ -776,11 +796,71 @@ ngx_bluebutton_jwt_check(ngx_http_request_t *r,
 
     if (ctx->decision != BB_DECISION_ALLOW) {
         ctx->entry = NULL;
+        ngx_bluebutton_jwt_seen(r, ctx, token);
         return NGX_ABORT;
     }
 
     ctx->decision = BB_DECISION_NONE;
     ctx->token = t;
+
+    return NGX_OK;
+}
+
+
+/*
+ * What a refused JWT said it was, unverified, for the refusal's log line:
+ * the kid and iss, bounded by their readers, quotes and backslashes
+ * escaped (control characters are refused by the readers).
+ */
+static void
+ngx_bluebutton_jwt_seen(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
+    ngx_str_t *token)
+{
+    char  kid[BB_KID_MAX + 1], iss[256];
+
+    if (bb_jwt_peek((const char *) token->data, token->len, kid, sizeof(kid),
+                    iss, sizeof(iss))
+        != 0)
+    {
+        return;
+    }
+
+    ctx->jwt_peeked = 1;
+
+    (void) ngx_bluebutton_log_quote(r->pool, kid, &ctx->jwt_kid);
+    (void) ngx_bluebutton_log_quote(r->pool, iss, &ctx->jwt_iss);
+}
+
+
+static ngx_int_t
+ngx_bluebutton_log_quote(ngx_pool_t *pool, const char *s, ngx_str_t *out)
+{
+    u_char  *p;
+    size_t   len;
+
+    len = ngx_strlen(s);
+
+    p = ngx_pnalloc(pool, 4 * len + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->data = p;
+
+    for ( /* void */ ; *s; s++) {
+        if (*s == '"' || *s == '\\') {
+            *p++ = '\\';
+            *p++ = (u_char) *s;
+
+        } else if ((u_char) *s < 0x20 || (u_char) *s > 0x7e) {
+            p = ngx_sprintf(p, "\\x%02xd", (u_char) *s);
+
+        } else {
+            *p++ = (u_char) *s;
+        }
+    }
+
+    out->len = p - out->data;
 
     return NGX_OK;
 }
@@ -1231,6 +1311,7 @@ ngx_bluebutton_create_loc_conf(ngx_conf_t *cf)
     blcf->pass_authorization = NGX_CONF_UNSET;
     blcf->max_token_size = NGX_CONF_UNSET_SIZE;
     blcf->retry_after = NGX_CONF_UNSET;
+    blcf->log_level = NGX_CONF_UNSET_UINT;
     blcf->fhir = NGX_CONF_UNSET;
     blcf->fhir_types = NGX_CONF_UNSET_PTR;
     blcf->original_url = NGX_CONF_UNSET_PTR;
@@ -1276,6 +1357,7 @@ ngx_bluebutton_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_size_value(conf->max_token_size, prev->max_token_size,
                               8192);
     ngx_conf_merge_sec_value(conf->retry_after, prev->retry_after, 5);
+    ngx_conf_merge_uint_value(conf->log_level, prev->log_level, NGX_LOG_INFO);
     ngx_conf_merge_ptr_value(conf->jwt_keys, prev->jwt_keys, NULL);
     ngx_conf_merge_ptr_value(conf->jwks, prev->jwks, NULL);
 

@@ -66,6 +66,7 @@ typedef struct {
     ngx_str_t                     app_header;
     size_t                        max_token_size;
     time_t                        retry_after;
+    ngx_uint_t                    log_level;  /* of refusals but 503s */
     ngx_flag_t                    fhir;
     ngx_array_t                  *fhir_types;  /* char *, NUL-terminated */
     ngx_http_complex_value_t     *original_url;
@@ -91,6 +92,8 @@ typedef struct {
     const char                   *why;       /* description for the client */
     ngx_str_t                     cause;     /* for the error log only */
     ngx_str_t                     required;  /* scope named in a 403 */
+    ngx_str_t                     jwt_kid;   /* a refused JWT's, escaped */
+    ngx_str_t                     jwt_iss;
     bb_fhir_route_t               route;     /* with bluebutton_fhir */
     u_char                        token_hash[64];
     bb_token_t                   *token;     /* known once looked up */
@@ -131,6 +134,7 @@ typedef struct {
     unsigned                      looked_up:1;
     unsigned                      reused:1;  /* an earlier check's lookup */
     unsigned                      expires_set:1;
+    unsigned                      jwt_peeked:1;
     unsigned                      ttl_unknown:1;
 } ngx_bluebutton_ctx_t;
 

@@ -27,5 +27,12 @@ typedef enum {
 /* the value of $bluebutton_decision, "" for BB_DECISION_NONE */
 const char *bb_decision_name(bb_decision_t decision);
 
+/*
+ * The value of $bluebutton_refusal_cause: one word of a documented list
+ * for the refusal's description why, or the decision's name; "" for an
+ * allow.
+ */
+const char *bb_refusal_cause(bb_decision_t decision, const char *why);
+
 
 #endif /* _NGX_BLUEBUTTON_DECISION_H_INCLUDED_ */

@@ -4,6 +4,7 @@
  * are believed only after it verified.
  */
 
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -16,6 +17,7 @@
 #include "ngx_bluebutton_base64url.h"
 #include "ngx_bluebutton_decision.h"
 #include "ngx_bluebutton_json.h"
+#include "ngx_bluebutton_record.h"
 #include "ngx_bluebutton_scope.h"
 
 
@@ -71,6 +73,111 @@ int
 bb_jwt_key_unknown(const char *why)
 {
     return why == bb_jwt_unknown_kid || why == bb_jwt_unknown_alg_key;
+}
+
+
+/* one segment decoded and read as a JSON object, or NULL */
+static json_t *
+bb_jwt_segment(const char *p, size_t len, unsigned char *buf, size_t size)
+{
+    long         n;
+    const char  *err;
+
+    n = bb_base64url_decode(p, len, buf, size);
+
+    if (n <= 0) {
+        return NULL;
+    }
+
+    return bb_json_object((const char *) buf, n, size, BB_JSON_MAX_DEPTH,
+                          &err);
+}
+
+
+int
+bb_jwt_peek(const char *token, size_t len, char *kid, size_t kid_size,
+    char *iss, size_t iss_size)
+{
+    json_t         *obj;
+    const char     *dot1, *dot2, *end;
+    unsigned char   buf[BB_JWT_PAYLOAD_MAX];
+
+    kid[0] = '\0';
+    iss[0] = '\0';
+
+    end = token + len;
+    dot1 = memchr(token, '.', len);
+    dot2 = dot1 ? memchr(dot1 + 1, '.', end - dot1 - 1) : NULL;
+
+    if (dot1 == NULL || dot2 == NULL) {
+        return -1;
+    }
+
+    obj = bb_jwt_segment(token, dot1 - token, buf, BB_JWT_HEADER_MAX);
+    if (obj) {
+        (void) bb_json_string(obj, "kid", kid, kid_size);
+        json_decref(obj);
+    }
+
+    obj = bb_jwt_segment(dot1 + 1, dot2 - dot1 - 1, buf, sizeof(buf));
+    if (obj) {
+        (void) bb_json_string(obj, "iss", iss, iss_size);
+        json_decref(obj);
+    }
+
+    return 0;
+}
+
+
+long
+bb_jwt_claim(const char *token, size_t len, const char *name, char *out,
+    size_t size)
+{
+    int             n;
+    long            rc;
+    json_t         *claims, *v;
+    const char     *dot1, *dot2, *end, *s;
+    unsigned char   buf[BB_JWT_PAYLOAD_MAX];
+
+    end = token + len;
+    dot1 = memchr(token, '.', len);
+    dot2 = dot1 ? memchr(dot1 + 1, '.', end - dot1 - 1) : NULL;
+
+    if (dot1 == NULL || dot2 == NULL || size == 0) {
+        return -1;
+    }
+
+    claims = bb_jwt_segment(dot1 + 1, dot2 - dot1 - 1, buf, sizeof(buf));
+    if (claims == NULL) {
+        return -1;
+    }
+
+    rc = -1;
+    v = json_object_get(claims, name);
+
+    if (json_is_string(v)) {
+        s = json_string_value(v);
+
+        if (json_string_length(v) < size
+            && bb_record_text_ok(s, json_string_length(v)))
+        {
+            memcpy(out, s, json_string_length(v));
+            rc = (long) json_string_length(v);
+        }
+
+    } else if (json_is_integer(v) || json_is_boolean(v)) {
+        n = json_is_integer(v)
+            ? snprintf(out, size, "%lld", (long long) json_integer_value(v))
+            : snprintf(out, size, "%s", json_is_true(v) ? "true" : "false");
+
+        if (n > 0 && (size_t) n < size) {
+            rc = n;
+        }
+    }
+
+    json_decref(claims);
+
+    return rc;
 }
 
 

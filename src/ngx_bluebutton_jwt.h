@@ -49,6 +49,22 @@ void bb_jwt_exit(void);
 /* The bit of an algorithm name, or 0. */
 unsigned bb_jwt_algorithm(const char *name, size_t len);
 
+/*
+ * The kid of a JWT's header and the iss of its claims, unverified, for
+ * the log line of its refusal: "" where absent or not a valid string.
+ * Returns -1 when the token is not three segments.
+ */
+int bb_jwt_peek(const char *token, size_t len, char *kid, size_t kid_size,
+    char *iss, size_t iss_size);
+
+/*
+ * A claim of a JWT verified before: a string as it is, an integer or a
+ * boolean as text.  Returns its length, or -1 when absent, of another
+ * type, or longer than size - 1.  out is not NUL-terminated.
+ */
+long bb_jwt_claim(const char *token, size_t len, const char *name,
+    char *out, size_t size);
+
 /* The BB_ALG_* bits of the algorithms some key of the set can verify. */
 unsigned bb_jwt_keyset_algorithms(const bb_keyset_t *keys);
 

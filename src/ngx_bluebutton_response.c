@@ -126,14 +126,18 @@ ngx_bluebutton_refuse(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx)
             ? &ctx->required : NULL;
 
     level = ctx->decision == BB_DECISION_UNAVAILABLE ? NGX_LOG_ERR
-                                                     : NGX_LOG_INFO;
+                                                     : blcf->log_level;
 
     ngx_log_error(level, r->connection->log, 0,
-                  "bluebutton: %s (%s): %s%s%V, token %*s",
+                  "bluebutton: %s (%s): %s%s%V, token %*s, cause %s%s%V%s%V%s",
                   ref.error, bb_decision_name(ctx->decision), why.data,
                   ctx->cause.len ? ": " : "", &ctx->cause,
                   (size_t) (ctx->hashed ? NGX_BLUEBUTTON_HASH_SHOWN : 1),
-                  ctx->hashed ? ctx->token_hash : (u_char *) "-");
+                  ctx->hashed ? ctx->token_hash : (u_char *) "-",
+                  bb_refusal_cause(ctx->decision, ctx->why),
+                  ctx->jwt_peeked ? ", kid \"" : "", &ctx->jwt_kid,
+                  ctx->jwt_peeked ? "\", iss \"" : "", &ctx->jwt_iss,
+                  ctx->jwt_peeked ? "\"" : "");
 
     if (ngx_http_discard_request_body(r) != NGX_OK) {
         r->keepalive = 0;

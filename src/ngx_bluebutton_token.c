@@ -96,6 +96,39 @@ ngx_bluebutton_token_get(ngx_http_request_t *r,
 }
 
 
+ngx_int_t
+ngx_bluebutton_token_text(ngx_table_elt_t *h, ngx_str_t *token)
+{
+    u_char  *p, *last;
+
+    if (h == NULL || h->value.len < 7
+        || ngx_strncasecmp(h->value.data, (u_char *) "Bearer ", 7) != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    p = h->value.data + 7;
+    last = h->value.data + h->value.len;
+
+    while (p < last && *p == ' ') {
+        p++;
+    }
+
+    while (last > p && last[-1] == ' ') {
+        last--;
+    }
+
+    if (p == last) {
+        return NGX_DECLINED;
+    }
+
+    token->data = p;
+    token->len = last - p;
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_bluebutton_b64token(u_char *p, size_t len)
 {

@@ -24,6 +24,12 @@ bb_decision_t ngx_bluebutton_token_get(ngx_http_request_t *r,
     ngx_str_t *token);
 
 /* Stores the lowercase hex SHA-256 of the token in ctx->token_hash. */
+/*
+ * The token of an Authorization header checked before (the client's, kept
+ * in the context): NGX_DECLINED where it has none.
+ */
+ngx_int_t ngx_bluebutton_token_text(ngx_table_elt_t *h, ngx_str_t *token);
+
 ngx_int_t ngx_bluebutton_token_hash(ngx_bluebutton_ctx_t *ctx,
     ngx_str_t *token);
 

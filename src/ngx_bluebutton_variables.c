@@ -6,6 +6,7 @@
 
 #include "ngx_bluebutton_variables.h"
 #include "ngx_bluebutton_cache.h"
+#include "ngx_bluebutton_token.h"
 
 
 enum {
@@ -16,12 +17,19 @@ enum {
     NGX_BLUEBUTTON_VAR_TOKEN_HASH,
     NGX_BLUEBUTTON_VAR_DECISION,
     NGX_BLUEBUTTON_VAR_RESOURCE_TYPE,
-    NGX_BLUEBUTTON_VAR_CACHE_STATUS
+    NGX_BLUEBUTTON_VAR_CACHE_STATUS,
+    NGX_BLUEBUTTON_VAR_REFUSAL_CAUSE
 };
 
 
 static ngx_int_t ngx_bluebutton_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_bluebutton_jwt_claim_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
+
+/* a claim's value given at most, as auth_jwt's $jwt_claim_ */
+#define NGX_BLUEBUTTON_CLAIM_MAX  4096
 
 
 static ngx_http_variable_t  ngx_bluebutton_vars[] = {
@@ -49,6 +57,13 @@ static ngx_http_variable_t  ngx_bluebutton_vars[] = {
 
     { ngx_string("bluebutton_cache_status"), NULL, ngx_bluebutton_variable,
       NGX_BLUEBUTTON_VAR_CACHE_STATUS, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("bluebutton_refusal_cause"), NULL, ngx_bluebutton_variable,
+      NGX_BLUEBUTTON_VAR_REFUSAL_CAUSE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("bluebutton_jwt_claim_"), NULL,
+      ngx_bluebutton_jwt_claim_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_PREFIX, 0 },
 
       ngx_http_null_variable
 };
@@ -92,7 +107,16 @@ ngx_bluebutton_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     switch (data) {
 
     case NGX_BLUEBUTTON_VAR_DECISION:
-        s = bb_decision_name(ctx->decision);
+        s = (ctx->decision == BB_DECISION_NONE
+             && ctx->route.kind == BB_FHIR_PUBLIC)
+            ? "public" : bb_decision_name(ctx->decision);
+        break;
+
+    case NGX_BLUEBUTTON_VAR_REFUSAL_CAUSE:
+        s = bb_refusal_cause(ctx->decision, ctx->why);
+        if (*s == '\0') {
+            s = NULL;
+        }
         break;
 
     case NGX_BLUEBUTTON_VAR_CACHE_STATUS:
@@ -141,6 +165,61 @@ found:
 
     v->valid = 1;
     v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+/*
+ * $bluebutton_jwt_claim_NAME: a claim of the request's JWT, once its
+ * signature was verified (now, or when the cached decision was made under
+ * the same keys and policy); empty for opaque tokens and refused JWTs.
+ */
+static ngx_int_t
+ngx_bluebutton_jwt_claim_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t *var = (ngx_str_t *) data;
+
+    u_char                *out;
+    long                   n;
+    char                   name[128];
+    size_t                 len;
+    ngx_str_t              token;
+    ngx_bluebutton_ctx_t  *ctx;
+
+    len = var->len - (sizeof("bluebutton_jwt_claim_") - 1);
+    ctx = ngx_bluebutton_get_ctx(r);
+
+    if (ctx == NULL || !ctx->jwt || ctx->token == NULL
+        || len == 0 || len >= sizeof(name)
+        || ngx_bluebutton_token_text(ctx->authorization, &token) != NGX_OK)
+    {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    ngx_memcpy(name, var->data + sizeof("bluebutton_jwt_claim_") - 1, len);
+    name[len] = '\0';
+
+    out = ngx_pnalloc(r->pool, NGX_BLUEBUTTON_CLAIM_MAX);
+    if (out == NULL) {
+        return NGX_ERROR;
+    }
+
+    n = bb_jwt_claim((const char *) token.data, token.len, name,
+                     (char *) out, NGX_BLUEBUTTON_CLAIM_MAX);
+
+    if (n < 0) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->data = out;
+    v->len = n;
+    v->valid = 1;
+    v->no_cacheable = 0;
     v->not_found = 0;
 
     return NGX_OK;

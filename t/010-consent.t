@@ -821,3 +821,74 @@ X_PATIENT_ID: patientId:-20140000010000
 --- error_code: 200
 --- response_body
 patient=[] client=[app-1] x=[patientId:-20140000008325]
+
+
+
+=== TEST 38: bluebutton_log_level: refusals at the level asked for, with their cause
+--- init
+BB::flush();
+--- config
+    location /p {
+        bluebutton on;
+        bluebutton_log_level warn;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+--- request
+GET /p
+--- more_headers
+Authorization: Bearer tok-nobody
+--- error_code: 401
+--- error_log eval
+qr/\[warn\] .*bluebutton: invalid_token \(invalid_token\): The access token is unknown or was revoked, token [0-9a-f]{16}, cause unknown_token/
+
+
+
+=== TEST 38b: a 503 stays an error whatever bluebutton_log_level says
+--- http_config
+    bluebutton_redis 127.0.0.1:1989;
+--- config
+    location /p {
+        bluebutton on;
+        bluebutton_log_level info;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+--- request
+GET /p
+--- more_headers
+Authorization: Bearer tok
+--- error_code: 503
+--- error_log eval
+qr/\[error\] .*bluebutton: temporarily_unavailable \(unavailable\): .*cause unavailable/
+
+
+
+=== TEST 38c: $bluebutton_refusal_cause of the token's form
+--- init
+BB::flush();
+--- config
+    location /p {
+        bluebutton on;
+        add_header X-Cause $bluebutton_refusal_cause always;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+--- request eval
+["GET /p", "GET /p", "GET /p", "GET /p"]
+--- more_headers eval
+["Authorization: Bearer tok-nobody", "", "Authorization: Bearer !!",
+ "Authorization: Bearer"]
+--- error_code eval
+[401, 401, 400, 400]
+--- response_headers eval
+["X-Cause: unknown_token", "X-Cause: no_token", "X-Cause: malformed_token",
+ "X-Cause: empty_token"]
+
+
+
+=== TEST 39: bluebutton_log_level takes a level of nginx's
+--- config
+    location /p {
+        bluebutton_log_level debug;
+    }
+--- must_die
+--- error_log
+invalid value "debug"

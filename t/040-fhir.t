@@ -589,6 +589,16 @@ rt=-
 
 
 
+=== TEST 28d: a public route logs the decision "public", and the refusal cause of a search
+--- scopes: patient/ExplanationOfBenefit.read profile
+--- audit_rt
+--- request
+GET /v2/fhir/metadata
+--- error_log
+rt=- decision=public
+
+
+
 === TEST 28c: $bluebutton_resource_type for the audit log: a refused read
 --- scopes: patient/ExplanationOfBenefit.read profile
 --- audit_rt
@@ -703,3 +713,25 @@ backend /v2/fhir/metadata patient=[patientId:-20140000008325]
 --- response_body eval
 [(qq({"error":"invalid_request","error_description":"Search parameters must be separated by \\"&\\" and named exactly"}\n)) x 7,
  "backend GET /v2/fhir/ExplanationOfBenefit?patient-name=x&patient=$::Alice patient=[patientId:$::Alice] client=[app-1] app=[] authorization=[]\n"]
+
+
+
+=== TEST 35: $bluebutton_refusal_cause for refusals of the route, the patient and the scope
+--- scopes: patient/ExplanationOfBenefit.read
+--- config
+    location / {
+        bluebutton on;
+        bluebutton_fhir on;
+        add_header X-Cause $bluebutton_refusal_cause always;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+--- request eval
+["GET /v2/fhir/Nothing", "POST /v2/fhir/Patient", "GET /v2/fhir/ExplanationOfBenefit?patient=$::Bob",
+ "GET /v2/fhir/Coverage", "GET /v2/fhir/ExplanationOfBenefit?Patient=$::Bob",
+ "GET /v2/fhir/ExplanationOfBenefit?access_token=x", "GET /v2/fhir//Patient"]
+--- error_code eval
+[404, 405, 403, 403, 400, 400, 400]
+--- response_headers eval
+["X-Cause: unknown_route", "X-Cause: method", "X-Cause: other_patient",
+ "X-Cause: missing_scope", "X-Cause: ambiguous_query", "X-Cause: token_in_query",
+ "X-Cause: path_not_normal"]

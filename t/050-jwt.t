@@ -831,3 +831,153 @@ qr/"bluebutton_jwt_keys" key file ".*jwks-empty.json" is an empty key set: "keys
 --- must_die
 --- error_log
 "bluebutton_jwt_algorithms" allows none of the algorithms the keys of "bluebutton_jwt_keys" can verify
+
+
+
+=== TEST 74a: $bluebutton_refusal_cause and the refusal's log line: a bad signature
+--- init
+BB::flush();
+BB::grant('app-1', '-20140000008325');
+BB::set('bb:revoked:jti-revoked-2', '1');
+--- http_config
+    bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    log_format cause "cause=[$bluebutton_refusal_cause] decision=[$bluebutton_decision]";
+--- config
+    location /p {
+        bluebutton on;
+        bluebutton_jwt_keys $TEST_NGINX_KEYS_DIR/jwks.json;
+        bluebutton_jwt_issuer https://auth.example;
+        access_log logs/error.log cause;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+--- token eval: main::tampered(BB::jwt(alg => 'RS256', key => 'rsa1', kid => 'rsa1'))
+--- error_code: 401
+--- error_log eval
+[qr/cause=\[bad_signature\] decision=\[invalid_token\]/, qr/The access token's signature is not valid, token [0-9a-f]{16}, cause bad_signature, kid "rsa1", iss "https:\/\/auth.example"/]
+
+
+
+=== TEST 74b: $bluebutton_refusal_cause and the refusal's log line: an unknown kid
+--- init
+BB::flush();
+BB::grant('app-1', '-20140000008325');
+BB::set('bb:revoked:jti-revoked-2', '1');
+--- http_config
+    bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    log_format cause "cause=[$bluebutton_refusal_cause] decision=[$bluebutton_decision]";
+--- config
+    location /p {
+        bluebutton on;
+        bluebutton_jwt_keys $TEST_NGINX_KEYS_DIR/jwks.json;
+        bluebutton_jwt_issuer https://auth.example;
+        access_log logs/error.log cause;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+--- token eval: BB::jwt(alg => 'RS256', key => 'rsa1', kid => 'no-such-key')
+--- error_code: 401
+--- error_log eval
+[qr/cause=\[kid_unknown\] decision=\[invalid_token\]/, qr/cause kid_unknown, kid "no-such-key", iss "https:\/\/auth.example"/]
+
+
+
+=== TEST 74c: $bluebutton_refusal_cause and the refusal's log line: another issuer, quoted in the log line
+--- init
+BB::flush();
+BB::grant('app-1', '-20140000008325');
+BB::set('bb:revoked:jti-revoked-2', '1');
+--- http_config
+    bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    log_format cause "cause=[$bluebutton_refusal_cause] decision=[$bluebutton_decision]";
+--- config
+    location /p {
+        bluebutton on;
+        bluebutton_jwt_keys $TEST_NGINX_KEYS_DIR/jwks.json;
+        bluebutton_jwt_issuer https://auth.example;
+        access_log logs/error.log cause;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+--- token eval: BB::jwt(alg => 'ES256', key => 'ec256', kid => 'ec256', claims => { iss => 'https://evil.example/"x' })
+--- error_code: 401
+--- error_log eval
+[qr/cause=\[wrong_issuer\] decision=\[invalid_token\]/, qr/cause wrong_issuer, kid "ec256", iss "https:\/\/evil.example\/\\"x"/]
+
+
+
+=== TEST 74d: $bluebutton_refusal_cause and the refusal's log line: a revoked jti
+--- init
+BB::flush();
+BB::grant('app-1', '-20140000008325');
+BB::set('bb:revoked:jti-revoked-2', '1');
+--- http_config
+    bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    log_format cause "cause=[$bluebutton_refusal_cause] decision=[$bluebutton_decision]";
+--- config
+    location /p {
+        bluebutton on;
+        bluebutton_jwt_keys $TEST_NGINX_KEYS_DIR/jwks.json;
+        bluebutton_jwt_issuer https://auth.example;
+        access_log logs/error.log cause;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+--- token eval: BB::jwt(alg => 'RS256', key => 'rsa1', kid => 'rsa1', claims => { jti => 'jti-revoked-2' })
+--- error_code: 401
+--- error_log eval
+[qr/cause=\[jti_revoked\] decision=\[invalid_token\]/]
+
+
+
+=== TEST 74e: $bluebutton_refusal_cause and the refusal's log line: an allow has no cause
+--- init
+BB::flush();
+BB::grant('app-1', '-20140000008325');
+BB::set('bb:revoked:jti-revoked-2', '1');
+--- http_config
+    bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    log_format cause "cause=[$bluebutton_refusal_cause] decision=[$bluebutton_decision]";
+--- config
+    location /p {
+        bluebutton on;
+        bluebutton_jwt_keys $TEST_NGINX_KEYS_DIR/jwks.json;
+        bluebutton_jwt_issuer https://auth.example;
+        access_log logs/error.log cause;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+--- token eval: BB::jwt(alg => 'RS256', key => 'rsa1', kid => 'rsa1')
+--- error_code: 200
+--- error_log eval
+[qr/cause=\[-\] decision=\[allow\]/]
+
+
+
+=== TEST 75: $bluebutton_jwt_claim_NAME: claims of a verified JWT only
+--- http_config
+    bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+        location / {
+            return 200 "ok\n";
+        }
+    }
+--- config
+    location /p {
+        bluebutton on;
+        bluebutton_jwt_keys $TEST_NGINX_KEYS_DIR/jwks.json;
+        add_header X-Iss "$bluebutton_jwt_claim_iss" always;
+        add_header X-Exp-Set "${bluebutton_jwt_claim_exp}x" always;
+        add_header X-Flag "$bluebutton_jwt_claim_flag" always;
+        add_header X-Nested "[$bluebutton_jwt_claim_nested]" always;
+        add_header X-None "[$bluebutton_jwt_claim_none]" always;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+--- request eval
+["GET /p", "GET /p", "GET /p"]
+--- more_headers eval
+["Authorization: Bearer " . BB::jwt(alg => 'RS256', key => 'rsa1', kid => 'rsa1', claims => { exp => 4102444800, flag => JSON::PP::true, nested => { a => 1 } }),
+ "Authorization: Bearer " . main::tampered(BB::jwt(alg => 'RS256', key => 'rsa1', kid => 'rsa1')),
+ "Authorization: Bearer tok-opaque"]
+--- error_code eval
+[200, 401, 401]
+--- response_headers eval
+["X-Iss: https://auth.example\nX-Exp-Set: 4102444800x\nX-Flag: true\nX-Nested: []\nX-None: []",
+ "X-Iss: \nX-Exp-Set: x\nX-Flag: ",
+ "X-Iss: \nX-Exp-Set: x"]

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ngx_bluebutton_base64url.h"
@@ -14,7 +15,8 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char                    err[256];
+    char                    err[256], kid[129], iss[256], claim[64];
+    long                    n;
     bb_token_t              token;
     const char             *why;
     unsigned char           buf[4096];
@@ -41,6 +43,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (bb_jwt_looks_like((const char *) data, size)) {
         (void) bb_jwt_verify((const char *) data, size, &set, &policy, 1000,
                              &token, &why);
+
+        /* what a refusal's log line and the claim variables read */
+        if (bb_jwt_peek((const char *) data, size, kid, sizeof(kid), iss,
+                        sizeof(iss))
+            == 0
+            && (strlen(kid) >= sizeof(kid) || strlen(iss) >= sizeof(iss)))
+        {
+            abort();
+        }
+
+        n = bb_jwt_claim((const char *) data, size, "sub", claim,
+                         sizeof(claim));
+        if (n >= (long) sizeof(claim)) {
+            abort();
+        }
     }
 
     memset(&parsed, 0, sizeof(parsed));

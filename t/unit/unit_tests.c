@@ -515,6 +515,25 @@ test_decision_names(void **state)
     assert_string_equal(bb_decision_name(BB_DECISION_UNAVAILABLE),
                         "unavailable");
     assert_string_equal(bb_decision_name((bb_decision_t) 1000), "");
+
+    /* the causes: one word each, the decision's name where none is known */
+    assert_string_equal(bb_refusal_cause(BB_DECISION_ALLOW, NULL), "");
+    assert_string_equal(bb_refusal_cause(BB_DECISION_INVALID_TOKEN,
+                            "The access token's signature is not valid"),
+                        "bad_signature");
+    assert_string_equal(bb_refusal_cause(BB_DECISION_INVALID_TOKEN,
+                            "The access token's key id is not known"),
+                        "kid_unknown");
+    assert_string_equal(bb_refusal_cause(BB_DECISION_INVALID_REQUEST,
+                            "The request carries no bearer token"),
+                        "no_token");
+    assert_string_equal(bb_refusal_cause(BB_DECISION_INSUFFICIENT_SCOPE,
+                                         "anything"), "missing_scope");
+    assert_string_equal(bb_refusal_cause(BB_DECISION_CONSENT_REVOKED,
+                            "The beneficiary revoked this application's "
+                            "access"), "consent_revoked");
+    assert_string_equal(bb_refusal_cause(BB_DECISION_INVALID_TOKEN, NULL),
+                        "invalid_token");
 }
 
 
@@ -795,6 +814,31 @@ test_jwt(void **state)
 
     rc = bb_jwt_verify(token, strlen(token), &set, &policy, 2030, &t, &why);
     assert_int_equal(rc, BB_DECISION_TOKEN_EXPIRED);
+
+    /* what a refusal logs of a token, and the claims of a verified one */
+    {
+        char  seen_kid[16], seen_iss[16], claim[8];
+
+        assert_int_equal(bb_jwt_peek(token, strlen(token), seen_kid,
+                                     sizeof(seen_kid), seen_iss,
+                                     sizeof(seen_iss)), 0);
+        assert_string_equal(seen_kid, "hs");
+        assert_string_equal(seen_iss, "iss");
+        assert_int_equal(bb_jwt_peek("a.b", 3, seen_kid, sizeof(seen_kid),
+                                     seen_iss, sizeof(seen_iss)), -1);
+        assert_int_equal(bb_jwt_claim(token, strlen(token), "sub", claim,
+                                      sizeof(claim)), 2);
+        assert_memory_equal(claim, "-1", 2);
+        assert_int_equal(bb_jwt_claim(token, strlen(token), "exp", claim,
+                                      sizeof(claim)), 4);
+        assert_memory_equal(claim, "2000", 4);
+        assert_int_equal(bb_jwt_claim(token, strlen(token), "aud", claim,
+                                      sizeof(claim)), -1);
+        assert_int_equal(bb_jwt_claim(token, strlen(token), "client_id",
+                                      claim, 1), -1);
+        assert_int_equal(bb_jwt_claim(token, strlen(token), "none", claim,
+                                      sizeof(claim)), -1);
+    }
 
     /*
      * an optional header parameter left out is absent, whatever the token
