@@ -5,6 +5,8 @@
 #   make demo     the gateway in front of a sample claims backend
 #   make bench    throughput with and without the module (util/bench)
 #   make fuzz     longer fuzz runs (FUZZ_SECONDS per target)
+#   make fuzz-msan  the fuzz targets that stay in our own C, a few seconds
+#                 each under MemorySanitizer (part of make test)
 #   make soak     util/soak for SOAK_SECONDS (60); make soak-chaos with
 #                 Redis stopped, stalled and nginx reloaded meanwhile;
 #                 make soak-cache both with bluebutton_cache
@@ -35,8 +37,13 @@ UNIT_LIBS := -lcmocka -ljansson -lcrypto -lm
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := scope consent fhir jwt entry failover resp
 
-.PHONY: all deps test unit fuzz-smoke fuzz prove demo bench deb test-deb \
-        test-asan soak soak-chaos soak-cache soak-smoke clean
+# under MemorySanitizer too: the targets whose code paths stay in our own
+# C (jansson, OpenSSL and hiredis are not instrumented, and what they
+# write would be reported as uninitialised)
+MSAN_TARGETS := scope fhir entry failover
+
+.PHONY: all deps test unit fuzz-smoke fuzz-msan fuzz prove demo bench deb \
+        test-deb test-asan soak soak-chaos soak-cache soak-smoke clean
 
 all: $(MODULE)
 
@@ -49,7 +56,7 @@ $(DEPS_STAMP): util/deps
 $(MODULE): $(DEPS_STAMP) $(MODULE_SRCS)
 	@util/build
 
-test: unit fuzz-smoke soak-smoke prove
+test: unit fuzz-smoke fuzz-msan soak-smoke prove
 
 unit: $(BUILD)/unit_tests
 	$(BUILD)/unit_tests
@@ -60,6 +67,21 @@ $(BUILD)/unit_tests: $(DEPS_STAMP) t/unit/unit_tests.c $(PURE_SRCS) $(PURE_HDRS)
 $(BUILD)/fuzz_%: $(DEPS_STAMP) t/fuzz/fuzz_%.c $(PURE_SRCS) $(PURE_HDRS)
 	clang -g -O1 -Isrc -fsanitize=fuzzer,address,undefined \
 	    -o $@ t/fuzz/fuzz_$*.c $(PURE_SRCS) -lhiredis -ljansson -lcrypto -lm
+
+$(BUILD)/msan_fuzz_%: $(DEPS_STAMP) t/fuzz/fuzz_%.c $(PURE_SRCS) $(PURE_HDRS)
+	clang -g -O1 -Isrc -fsanitize=fuzzer,memory \
+	    -fsanitize-memory-track-origins -o $@ t/fuzz/fuzz_$*.c \
+	    $(PURE_SRCS) -lhiredis -ljansson -lcrypto -lm
+
+fuzz-msan: $(MSAN_TARGETS:%=$(BUILD)/msan_fuzz_%)
+	@for t in $(MSAN_TARGETS); do \
+	    mkdir -p $(BUILD)/corpus-msan-$$t; \
+	    $(BUILD)/msan_fuzz_$$t -max_total_time=3 -print_final_stats=0 \
+	        $(BUILD)/corpus-msan-$$t t/fuzz/corpus/$$t \
+	        2>$(BUILD)/msan_fuzz_$$t.log \
+	        || { tail -40 $(BUILD)/msan_fuzz_$$t.log; exit 1; }; \
+	    echo "fuzz $$t under MemorySanitizer: $$(grep -o "Done [0-9]* runs" $(BUILD)/msan_fuzz_$$t.log), no report"; \
+	done
 
 # a few seconds each in "make test"; "make fuzz" runs longer
 fuzz-smoke: $(FUZZ_TARGETS:%=$(BUILD)/fuzz_%)
