@@ -892,3 +892,26 @@ BB::flush();
 --- must_die
 --- error_log
 invalid value "debug"
+
+
+
+=== TEST 40: the boundaries: a grant whose expires is now, a token whose exp is now, are over
+--- init
+BB::flush();
+BB::consent('tok-exp', exp => int(time()));
+BB::token('tok-grant', client_id => 'app-2');
+BB::grant('app-2', '-20140000008325', expires => int(time()));
+--- config
+    location /p {
+        bluebutton on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+--- request eval
+["GET /p", "GET /p"]
+--- more_headers eval
+["Authorization: Bearer tok-exp", "Authorization: Bearer tok-grant"]
+--- error_code eval
+[401, 401]
+--- response_body eval
+[qq({"error":"invalid_token","error_description":"The access token expired"}\n),
+ qq({"error":"invalid_token","error_description":"The beneficiary's consent for this application expired"}\n)]

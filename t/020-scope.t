@@ -252,6 +252,27 @@ invalid scope "patient/.read" in "bluebutton_scope"
 
 
 
+=== TEST 21b: a patient/ wildcard does not satisfy a user/ scope
+--- required: user/Coverage.read
+--- granted: patient/*.read patient/*.*
+--- error_code: 403
+
+
+
+=== TEST 21c: nor a system/ scope
+--- required: system/Coverage.read
+--- granted: patient/*.read patient/*.*
+--- error_code: 403
+
+
+
+=== TEST 21d: a user/ scope is satisfied by user/ wildcards
+--- required: user/Coverage.read
+--- granted: user/*.read
+--- error_code: 200
+
+
+
 === TEST 22: a SMART scope with the resource type in lower case is refused at start
 --- config
     location /p {

@@ -735,3 +735,13 @@ backend /v2/fhir/metadata patient=[patientId:-20140000008325]
 ["X-Cause: unknown_route", "X-Cause: method", "X-Cause: other_patient",
  "X-Cause: missing_scope", "X-Cause: ambiguous_query", "X-Cause: token_in_query",
  "X-Cause: path_not_normal"]
+
+
+
+=== TEST 36: a Patient read is of the token's patient exactly: not a prefix of it, nor one longer
+--- scopes: patient/Patient.read
+--- request eval
+["GET /v2/fhir/Patient/-2014000000832", "GET /v2/fhir/Patient/-201400000083251",
+ "GET /v2/fhir/Patient/-20140000008325"]
+--- error_code eval
+[404, 404, 200]

@@ -61,6 +61,26 @@ add_block_preprocessor(sub {
 END
     }
 
+    # "--- refusal_log": $bluebutton_refusal_cause and the decision logged
+    # into error.log, with an issuer required and one jti revoked
+    if (defined $block->refusal_log) {
+        $block->set_value('init', "BB::flush(); BB::grant('app-1', '-20140000008325');"
+                                  . " BB::set('bb:revoked:jti-revoked-2', '1');");
+        $block->set_value('http_config', <<'END' . $BB::Backend);
+    bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    log_format cause "cause=[$bluebutton_refusal_cause] decision=[$bluebutton_decision]";
+END
+        $block->set_value('config', <<'END');
+    location /p {
+        bluebutton on;
+        bluebutton_jwt_keys $TEST_NGINX_KEYS_DIR/jwks.json;
+        bluebutton_jwt_issuer https://auth.example;
+        access_log logs/error.log cause;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+END
+    }
+
     if (defined(my $token = $block->token)) {
         $block->set_value('more_headers', "Authorization: Bearer $token");
     }
@@ -835,21 +855,7 @@ qr/"bluebutton_jwt_keys" key file ".*jwks-empty.json" is an empty key set: "keys
 
 
 === TEST 74a: $bluebutton_refusal_cause and the refusal's log line: a bad signature
---- init
-BB::flush();
-BB::grant('app-1', '-20140000008325');
-BB::set('bb:revoked:jti-revoked-2', '1');
---- http_config
-    bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    log_format cause "cause=[$bluebutton_refusal_cause] decision=[$bluebutton_decision]";
---- config
-    location /p {
-        bluebutton on;
-        bluebutton_jwt_keys $TEST_NGINX_KEYS_DIR/jwks.json;
-        bluebutton_jwt_issuer https://auth.example;
-        access_log logs/error.log cause;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
-    }
+--- refusal_log
 --- token eval: main::tampered(BB::jwt(alg => 'RS256', key => 'rsa1', kid => 'rsa1'))
 --- error_code: 401
 --- error_log eval
@@ -858,21 +864,7 @@ BB::set('bb:revoked:jti-revoked-2', '1');
 
 
 === TEST 74b: $bluebutton_refusal_cause and the refusal's log line: an unknown kid
---- init
-BB::flush();
-BB::grant('app-1', '-20140000008325');
-BB::set('bb:revoked:jti-revoked-2', '1');
---- http_config
-    bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    log_format cause "cause=[$bluebutton_refusal_cause] decision=[$bluebutton_decision]";
---- config
-    location /p {
-        bluebutton on;
-        bluebutton_jwt_keys $TEST_NGINX_KEYS_DIR/jwks.json;
-        bluebutton_jwt_issuer https://auth.example;
-        access_log logs/error.log cause;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
-    }
+--- refusal_log
 --- token eval: BB::jwt(alg => 'RS256', key => 'rsa1', kid => 'no-such-key')
 --- error_code: 401
 --- error_log eval
@@ -881,21 +873,7 @@ BB::set('bb:revoked:jti-revoked-2', '1');
 
 
 === TEST 74c: $bluebutton_refusal_cause and the refusal's log line: another issuer, quoted in the log line
---- init
-BB::flush();
-BB::grant('app-1', '-20140000008325');
-BB::set('bb:revoked:jti-revoked-2', '1');
---- http_config
-    bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    log_format cause "cause=[$bluebutton_refusal_cause] decision=[$bluebutton_decision]";
---- config
-    location /p {
-        bluebutton on;
-        bluebutton_jwt_keys $TEST_NGINX_KEYS_DIR/jwks.json;
-        bluebutton_jwt_issuer https://auth.example;
-        access_log logs/error.log cause;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
-    }
+--- refusal_log
 --- token eval: BB::jwt(alg => 'ES256', key => 'ec256', kid => 'ec256', claims => { iss => 'https://evil.example/"x' })
 --- error_code: 401
 --- error_log eval
@@ -904,21 +882,7 @@ BB::set('bb:revoked:jti-revoked-2', '1');
 
 
 === TEST 74d: $bluebutton_refusal_cause and the refusal's log line: a revoked jti
---- init
-BB::flush();
-BB::grant('app-1', '-20140000008325');
-BB::set('bb:revoked:jti-revoked-2', '1');
---- http_config
-    bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    log_format cause "cause=[$bluebutton_refusal_cause] decision=[$bluebutton_decision]";
---- config
-    location /p {
-        bluebutton on;
-        bluebutton_jwt_keys $TEST_NGINX_KEYS_DIR/jwks.json;
-        bluebutton_jwt_issuer https://auth.example;
-        access_log logs/error.log cause;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
-    }
+--- refusal_log
 --- token eval: BB::jwt(alg => 'RS256', key => 'rsa1', kid => 'rsa1', claims => { jti => 'jti-revoked-2' })
 --- error_code: 401
 --- error_log eval
@@ -927,21 +891,7 @@ BB::set('bb:revoked:jti-revoked-2', '1');
 
 
 === TEST 74e: $bluebutton_refusal_cause and the refusal's log line: an allow has no cause
---- init
-BB::flush();
-BB::grant('app-1', '-20140000008325');
-BB::set('bb:revoked:jti-revoked-2', '1');
---- http_config
-    bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    log_format cause "cause=[$bluebutton_refusal_cause] decision=[$bluebutton_decision]";
---- config
-    location /p {
-        bluebutton on;
-        bluebutton_jwt_keys $TEST_NGINX_KEYS_DIR/jwks.json;
-        bluebutton_jwt_issuer https://auth.example;
-        access_log logs/error.log cause;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
-    }
+--- refusal_log
 --- token eval: BB::jwt(alg => 'RS256', key => 'rsa1', kid => 'rsa1')
 --- error_code: 200
 --- error_log eval
@@ -981,3 +931,29 @@ BB::set('bb:revoked:jti-revoked-2', '1');
 ["X-Iss: https://auth.example\nX-Exp-Set: 4102444800x\nX-Flag: true\nX-Nested: []\nX-None: []",
  "X-Iss: \nX-Exp-Set: x\nX-Flag: ",
  "X-Iss: \nX-Exp-Set: x"]
+
+
+
+=== TEST 76: a JWT issued 10 s before the grant was given again is superseded, within the 30 s leeway too
+--- init
+BB::flush();
+BB::grant('app-1', '-20140000008325', created => int(time()) - 60);
+--- token eval: BB::jwt(alg => 'RS256', key => 'rsa1', kid => 'rsa1', claims => { iat => int(time()) - 70 })
+--- error_code: 401
+--- response_body
+{"error":"invalid_token","error_description":"The access token predates the beneficiary's current consent"}
+
+
+
+=== TEST 77: an audience required, a JWT without "aud": refused
+--- config
+    location /p {
+        bluebutton on;
+        bluebutton_jwt_keys $TEST_NGINX_KEYS_DIR/jwks.json;
+        bluebutton_jwt_audience https://api.example;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+--- token eval: BB::jwt(alg => 'RS256', key => 'rsa1', kid => 'rsa1', claims => { aud => undef })
+--- error_code: 401
+--- response_body
+{"error":"invalid_token","error_description":"The access token is meant for another audience"}

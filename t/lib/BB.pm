@@ -8,6 +8,7 @@ package BB;
 use strict;
 use warnings;
 
+use IO::Select;
 use IO::Socket::INET;
 use IO::Socket::UNIX;
 use JSON::PP ();
@@ -625,6 +626,19 @@ sub start_fake {
 # process that lives at most a minute.
 sub serve {
     my ($port, $handler) = @_;
+    my $listen = listening($port);
+
+    in_background($port, sub {
+        while (my $c = $listen->accept) {
+            $handler->($c);
+        }
+    });
+
+    close $listen;
+}
+
+sub listening {
+    my ($port) = @_;
     stop_fake($port);
 
     my $listen = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
@@ -632,20 +646,83 @@ sub serve {
                                        ReuseAddr => 1, Proto => 'tcp')
         or die "cannot listen on port $port: $!\n";
 
+    return $listen;
+}
+
+# runs $loop in a child that lives at most a minute; stop_fake($port)
+# ends it sooner
+sub in_background {
+    my ($port, $loop) = @_;
+
     my $pid = fork;
     die "fork: $!" unless defined $pid;
 
     if ($pid == 0) {
         local $SIG{ALRM} = sub { POSIX::_exit(0) };
         alarm 60;
-        while (my $c = $listen->accept) {
-            $handler->($c);
-        }
+        $loop->();
         POSIX::_exit(0);
     }
 
-    close $listen;
     $Servers{$port} = $pid;
+}
+
+# A relay on $port to the Redis on $to that holds every reply, by $delay
+# seconds, on connections that have sent a read (GET, MGET, PTTL): a
+# lookup answered late while the invalidation feed is not.
+sub relay {
+    my ($port, $to, $delay) = @_;
+    my $listen = listening($port);
+
+    in_background($port, sub {
+        my $sel = IO::Select->new($listen);
+        my (%peer, %upstream, %slow, @held);
+
+        while (1) {
+            my $wait = @held ? $held[0][0] - time : 1;
+            for my $s ($sel->can_read($wait > 0 ? $wait : 0)) {
+                if ($s == $listen) {
+                    my $c = $listen->accept or next;
+                    my $u = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                                  PeerPort => $to)
+                        or do { close $c; next };
+                    @peer{$c, $u} = ($u, $c);
+                    $upstream{$u} = 1;
+                    $sel->add($c, $u);
+                    next;
+                }
+
+                my $o = $peer{$s} or next;
+                my $n = sysread $s, my $buf, 65536;
+
+                if (!$n) {
+                    $sel->remove($s, $o);
+                    delete @peer{$s, $o};
+                    close $s;
+                    close $o;
+                    next;
+                }
+
+                if ($upstream{$s}) {
+                    if ($slow{$s}) {
+                        push @held, [time + $delay, $o, $buf];
+                    } else {
+                        syswrite $o, $buf;
+                    }
+                } else {
+                    $slow{$o} = 1 if $buf =~ /\r\n(?:M?GET|PTTL)\r\n/i;
+                    syswrite $o, $buf;
+                }
+            }
+
+            while (@held && $held[0][0] <= time) {
+                my $h = shift @held;
+                syswrite $h->[1], $h->[2] if $h->[1]->opened;
+            }
+        }
+    });
+
+    close $listen;
 }
 
 sub stop_fake {
