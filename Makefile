@@ -14,6 +14,11 @@
 #                 AddressSanitizer and UndefinedBehaviorSanitizer
 #   make deb      the Debian package, into build/ (util/deb, lintian)
 #   make test-deb install it here, use it, purge it (util/deb-test)
+#   make mutate   plant each mutant of util/mutants and run its tests
+#                 (util/mutate; slow, not in make test)
+#   make test-nginx-source NGINX_SRC=...  nginx and the module built from
+#                 an nginx source tree, the suite run with them
+#   make dist     build/ngx_bluebutton-VERSION.tar.gz, the release
 
 CC ?= cc
 BUILD := build
@@ -43,7 +48,8 @@ FUZZ_TARGETS := scope consent fhir jwt entry failover resp
 MSAN_TARGETS := scope fhir entry failover
 
 .PHONY: all deps test unit fuzz-smoke fuzz-msan fuzz prove demo bench deb \
-        test-deb test-asan soak soak-chaos soak-cache soak-smoke clean
+        test-deb test-asan soak soak-chaos soak-cache soak-smoke mutate \
+        test-nginx-source dist clean
 
 all: $(MODULE)
 
@@ -142,6 +148,22 @@ deb: $(DEPS_STAMP)
 
 test-deb: deb
 	util/deb-test
+
+mutate: $(MODULE)
+	util/mutate
+
+test-nginx-source: $(DEPS_STAMP)
+	util/test-nginx-source
+
+VERSION := $(shell sed -n 's/^\#define NGX_BLUEBUTTON_VERSION  "\(.*\)"$$/\1/p' \
+               src/ngx_bluebutton_version.h)
+
+# what git tracks, under ngx_bluebutton-VERSION/: no build outputs
+dist:
+	@mkdir -p $(BUILD)
+	git archive --format=tar.gz --prefix=ngx_bluebutton-$(VERSION)/ \
+	    -o $(BUILD)/ngx_bluebutton-$(VERSION).tar.gz HEAD
+	@echo "$(BUILD)/ngx_bluebutton-$(VERSION).tar.gz"
 
 clean:
 	rm -rf $(BUILD) t/servroot

@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * ngx_bluebutton: health-data consent enforced at the gateway.
  *
@@ -18,6 +23,7 @@
 #include "ngx_bluebutton_route.h"
 #include "ngx_bluebutton_response.h"
 #include "ngx_bluebutton_variables.h"
+#include "ngx_bluebutton_version.h"
 #include "ngx_bluebutton_metrics.h"
 #include "ngx_bluebutton_cache.h"
 #include "ngx_bluebutton_tracking.h"
@@ -60,6 +66,7 @@ static char *ngx_bluebutton_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_bluebutton_redis_peer_t *ngx_bluebutton_add_peer(ngx_conf_t *cf,
     ngx_bluebutton_redis_conf_t *rcf);
+static ngx_int_t ngx_bluebutton_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_bluebutton_init_process(ngx_cycle_t *cycle);
 static void ngx_bluebutton_exit_process(ngx_cycle_t *cycle);
 
@@ -413,7 +420,7 @@ ngx_module_t  ngx_bluebutton_module = {
     ngx_bluebutton_commands,               /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
+    ngx_bluebutton_init_module,            /* init module */
     ngx_bluebutton_init_process,           /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
@@ -1438,6 +1445,17 @@ ngx_bluebutton_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     return NGX_CONF_OK;
+}
+
+
+/* once per configuration loaded: which module it was, for the operator */
+static ngx_int_t
+ngx_bluebutton_init_module(ngx_cycle_t *cycle)
+{
+    ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                  "ngx_bluebutton/" NGX_BLUEBUTTON_VERSION);
+
+    return NGX_OK;
 }
 
 

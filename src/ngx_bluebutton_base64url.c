@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * Canonical base64url only: a token that can be written two ways could
  * carry one signature for two different texts.

@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * Strict base64url (RFC 4648 section 5) as JWS uses it: no padding, no
  * whitespace, zero trailing bits.  Pure C.

@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * Entries live in a slab pool, found by the token's hash in one red-black
  * tree, and by the Redis keys they were read from in another: a token's

@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * The decision cache: what Redis said about each token, kept in a shared
  * memory zone for all workers and kept exact by Redis' own invalidation

@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * Token records and grants as documented in docs/redis-data-model.md.
  * Anything that does not match the contract is refused, never coerced:

@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * The consent contract: what a token asserts, what a beneficiary's grant
  * says, and whether the two together still allow access.  Pure C.

@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * Decision names, as logged and exposed in $bluebutton_decision, and the
  * finer causes of refusals, for $bluebutton_refusal_cause.

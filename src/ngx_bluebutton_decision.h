@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * Gateway decisions: the outcome of checking one request, shared by the
  * pure C checks and the nginx glue.  No nginx types here.

@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * The packed form is a fixed header followed by the token's strings, each
  * with a 16-bit length: a typical entry takes a few hundred bytes of the

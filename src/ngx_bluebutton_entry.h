@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * What Redis said about one token, as the decision cache keeps it: the
  * token's record or verified claims, its grant and its revocation.  The

@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * Sentinel announcements are single-space separated fields; anything else
  * (another field count, a port that is not a number in range, a host name

@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * What sentinels say of a primary, read without nginx: the address in a
  * get-master-addr-by-name answer, and the +switch-master and

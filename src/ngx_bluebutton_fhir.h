@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * The Blue Button FHIR surface: which route a path is, which scope it
  * needs, and whether a search stays inside the token's patient

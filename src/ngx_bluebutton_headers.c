@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * The request's own header list is rewritten, so that proxy, fastcgi,
  * uwsgi, scgi and grpc all pass on the same, verified identity.  Every

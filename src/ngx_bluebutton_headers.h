@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * Identity headers for the backend: what the client sent under our names
  * is removed, then what the gateway verified is set.

@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * Bounded JSON reading.  The depth check runs before jansson so that a
  * hostile document costs a linear scan and nothing more.

@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * Strict, bounded readers for the JSON documents the gateway trusts:
  * JWT headers, claim sets and key sets.  Pure C on jansson.

@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * The JWKS is fetched by a subrequest to a location of the server, so
  * that TLS, timeouts, the resolver and keepalive to the authorization

@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * JWT signing keys fetched from the authorization server: a location of
  * the same server that returns its JWKS, asked by subrequest, the keys

@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * Everything cheap comes first: sizes, base64url, JSON depth, "alg" and
  * key selection are checked before any signature is computed, and claims

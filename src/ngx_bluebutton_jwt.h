@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * JWT access tokens (RFC 9068): JWS compact serialization verified with
  * OpenSSL against a configured key set, then strict claim checks.

@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * A gateway verifies and never signs: key sets holding private material
  * are refused, as are RSA keys under 2048 bits and HMAC secrets under 32

@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * Verification keys for JWT access tokens, read from a JWKS or PEM text
  * at configuration time into OpenSSL keys.  Pure C on OpenSSL and jansson.

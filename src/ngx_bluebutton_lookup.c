@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * One round trip per request.  For a token the worker has not seen, an
  * EVALSHA: the script reads the token record and, when it names a client

@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * The live consent check for opaque tokens: token record and grant read
  * from Redis in one round trip (two when a record names another grant

@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * The lookup script costs Redis several times what a plain read does, and
  * Redis is shared by every worker of every gateway.  Once a token's record

@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * Which grant a token's record named when the worker last read it.  Pure
  * C, one table per process.

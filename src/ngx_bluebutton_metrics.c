@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * Every counter is one atomic word in shared memory: the request path
  * adds to it without a lock, and a scrape reads each word once.  A
@@ -14,6 +19,7 @@
 #include <time.h>
 
 #include "ngx_bluebutton_metrics.h"
+#include "ngx_bluebutton_version.h"
 #include "ngx_bluebutton_cache.h"
 
 
@@ -129,7 +135,9 @@ static ngx_bluebutton_family_t  ngx_bluebutton_families[] = {
     { ngx_string("bluebutton_cache_evictions_total"),
       ngx_string("Cache entries removed to make room in a full zone.") },
     { ngx_string("bluebutton_cache_feed_losses_total"),
-      ngx_string("Losses of a worker's invalidation feed from Redis.") }
+      ngx_string("Losses of a worker's invalidation feed from Redis.") },
+    { ngx_string("bluebutton_build_info"),
+      ngx_string("The module's version, as a label; always 1.") }
 };
 
 
@@ -481,6 +489,12 @@ ngx_bluebutton_metrics_text(u_char *p, u_char *last,
                          m->cache_events[i]);
     }
 
+    f = &f[10 + NGX_BLUEBUTTON_CACHE_EVENTS];
+
+    p = ngx_bluebutton_metrics_family(p, last, f, "gauge");
+    p = ngx_slprintf(p, last, "%V{version=\"%s\"} 1\n", &f->name,
+                     NGX_BLUEBUTTON_VERSION);
+
     return p;
 }
 
@@ -524,7 +538,8 @@ ngx_bluebutton_metrics_json(u_char *p, u_char *last,
 {
     ngx_uint_t  i;
 
-    p = ngx_slprintf(p, last, "{\"requests\":{");
+    p = ngx_slprintf(p, last, "{\"version\":\"%s\",\"requests\":{",
+                     NGX_BLUEBUTTON_VERSION);
 
     for (i = BB_DECISION_ALLOW; i < NGX_BLUEBUTTON_DECISIONS; i++) {
         p = ngx_slprintf(p, last, "%s\"%s\":%uA",

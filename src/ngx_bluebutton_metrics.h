@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * Counters for operators, kept in a shared memory zone of their own so
  * that every worker adds to the same numbers, and served by

@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * Token records and grants, read on every request.  jansson builds a tree
  * of allocated values and cost several microseconds per record, a fifth

@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * A one-pass reader for the JSON objects stored in Redis: token records
  * and grants.  Pure C.

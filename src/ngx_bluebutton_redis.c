@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * Redis connections of a worker, on nginx's own connections: connect and
  * TLS handshake without blocking, commands formatted by hiredis into an

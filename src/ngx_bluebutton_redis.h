@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * Per-worker Redis connections on nginx's own connections and events,
  * in clear text or TLS; hiredis only formats commands and reads replies.

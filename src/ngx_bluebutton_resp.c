@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * A streaming check of RESP2 headers.  States: the type byte of the next
  * element, the rest of a status, error or integer line, the length of a

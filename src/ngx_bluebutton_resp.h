@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * What a Redis server may announce in a reply, checked on the bytes as
  * they arrive and before hiredis' reader sees them: element counts,

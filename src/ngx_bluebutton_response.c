@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * Every refusal is answered the same way: a status, a WWW-Authenticate
  * challenge for 400/401/403 (RFC 6750 section 3), Retry-After for 503,

@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * Refusals: status, RFC 6750 challenge, JSON body and the log line.
  */

@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * Routes are read from r->uri, nginx's normalized path.  Where nginx
  * would pass the client's raw path upstream, a raw path that needed

@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * bluebutton_fhir: the request's FHIR route decides the scope it needs,
  * and a search is kept inside the token's patient compartment.

@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * SMART App Launch scopes: "<context>/<Type>.<permissions>", where the
  * permissions are v1 "read", "write", "*" or v2 "cruds" letters in order.

@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * OAuth scope parsing and SMART App Launch scope matching.
  * Pure C: no nginx types, unit-tested and fuzzed alone.

@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * Finding the primary through Redis Sentinel.  Each worker has, per Redis
  * configured with sentinels, one connection per sentinel it asks (opened

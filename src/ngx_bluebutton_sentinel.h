@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * A Redis Sentinel client per worker, after the Redis documentation's
  * guidelines for Sentinel clients: the sentinels are asked in turn for

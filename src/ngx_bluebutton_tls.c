@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * TLS to Redis through nginx's SSL layer.  As with proxy_ssl_verify, the
  * handshake itself does not fail on an untrusted certificate: the result

@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * TLS to Redis and its sentinels with nginx's own SSL layer, configured
  * as proxy_ssl_* is: certificates and keys are read at configuration

@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * Authorization: Bearer <b64token>, RFC 6750 section 2.1.
  */

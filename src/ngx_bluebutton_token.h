@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * Bearer tokens: taken from the Authorization header only, checked for
  * RFC 6750 syntax and size, and known afterwards by their SHA-256 alone.

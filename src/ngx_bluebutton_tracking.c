@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * Redis 6+ CLIENT TRACKING in its RESP2 form: the lookup connection says
  * "CLIENT TRACKING on REDIRECT <id>", where <id> is the client id of a

@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * Server-assisted invalidation for the decision cache: each worker's
  * lookup connection has Redis track the keys it reads, and Redis pushes

@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * Variables read the request's decision state; they are empty where the
  * module did not run, and token facts stay empty unless the token was

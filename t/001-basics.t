@@ -431,3 +431,15 @@ invalid port in "bluebutton_redis" address "127.0.0.1:99999"
 --- must_die
 --- error_log
 "bluebutton_retry_after" directive invalid value
+
+
+
+=== TEST 31: the module says its version when a configuration is loaded
+--- config
+    location /open {
+        return 200 "open\n";
+    }
+--- request
+GET /open
+--- error_log eval
+qr/\[notice\] .*ngx_bluebutton\/\d+\.\d+\.\d+/

@@ -16,6 +16,13 @@ master_on();
 
 BB::jwks('jwks-metrics.json', BB::jwk('rsa1'), BB::jwk('ec256'));
 
+# the module's version, from the one place it is written
+our ($Version) = do {
+    local (@ARGV, $/) = (($ENV{TEST_NGINX_TOP} || '.')
+                         . '/src/ngx_bluebutton_version.h');
+    <> =~ /NGX_BLUEBUTTON_VERSION  "([^"]+)"/;
+};
+
 our @Decisions = qw(allow invalid_request invalid_token token_expired
     token_superseded consent_revoked consent_expired insufficient_scope
     unavailable not_found method_not_allowed patient_mismatch);
@@ -98,6 +105,9 @@ sub scrape {
         $line->("bluebutton_cache_${_}_total", 0);
     }
 
+    $family->('bluebutton_build_info', 'gauge');
+    $line->("bluebutton_build_info{version=\"$Version\"}", 1);
+
     return qr/\A$t\z/;
 }
 
@@ -148,6 +158,7 @@ sub compare_forms {
     $j{bluebutton_cache_entries} = $cache->{entries};
     $j{"bluebutton_cache_${_}_total"} = $cache->{$_}
         for qw(invalidations evictions feed_losses);
+    $j{"bluebutton_build_info{version=\"$json->{version}\"}"} = 1;
 
     for my $k (sort keys %v) {
         die "JSON lacks $k\n" unless defined $j{$k};
@@ -252,7 +263,7 @@ Authorization: Bearer tok
 ["", "", "", "", "Content-Type: application/json"]
 --- response_body eval
 [qr/^backend/, qr/insufficient_scope/, qr/^backend/, "ok\n",
- qr/^\{"requests":\{"allow":2,"invalid_request":0,"invalid_token":0,"token_expired":0,"token_superseded":0,"consent_revoked":0,"consent_expired":0,"insufficient_scope":1,"unavailable":0,"not_found":0,"method_not_allowed":0,"patient_mismatch":0\},"redis":\{"commands":\{"ok":4,"error":0,"timeout":0\},"connections":\{"connected":[12],"connecting":0,"down":0\},"reconnects":0\},"lookup_duration_seconds":\{"buckets":\{"0.0001":\d+,.*"\+Inf":3\},"sum":\d+\.\d{6},"count":3\},"jwt_verify_duration_seconds":\{"buckets":\{"0.0001":0,.*"\+Inf":0\},"sum":0.000000,"count":0\},"jwt_keys_loaded":2,"config_reload_timestamp_seconds":\d{10},"cache":\{"requests":\{"hit":0,"miss":0,"expired":0,"stale":0,"bypass":0\},"entries":0,"invalidations":0,"evictions":0,"feed_losses":0\}\}\n\z/]
+ qr/^\{"version":"\Q$::Version\E","requests":\{"allow":2,"invalid_request":0,"invalid_token":0,"token_expired":0,"token_superseded":0,"consent_revoked":0,"consent_expired":0,"insufficient_scope":1,"unavailable":0,"not_found":0,"method_not_allowed":0,"patient_mismatch":0\},"redis":\{"commands":\{"ok":4,"error":0,"timeout":0\},"connections":\{"connected":[12],"connecting":0,"down":0\},"reconnects":0\},"lookup_duration_seconds":\{"buckets":\{"0.0001":\d+,.*"\+Inf":3\},"sum":\d+\.\d{6},"count":3\},"jwt_verify_duration_seconds":\{"buckets":\{"0.0001":0,.*"\+Inf":0\},"sum":0.000000,"count":0\},"jwt_keys_loaded":2,"config_reload_timestamp_seconds":\d{10},"cache":\{"requests":\{"hit":0,"miss":0,"expired":0,"stale":0,"bypass":0\},"entries":0,"invalidations":0,"evictions":0,"feed_losses":0\}\}\n\z/]
 
 
 

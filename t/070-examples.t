@@ -21,6 +21,10 @@ plan tests => 2 * @examples;
 my $dir = tempdir(CLEANUP => 1);
 mkdir "$dir/$_" for qw(bluebutton logs);
 
+# the distribution's own, wherever nginx came from
+BB::write_file("$dir/mime.types",
+               "types {\n    text/html html;\n    application/json json;\n}\n");
+
 # what the examples read: a server certificate and a published key set
 system("openssl req -x509 -newkey rsa:2048 -nodes -days 1"
        . " -subj /CN=api.bluebutton.example"
@@ -45,6 +49,7 @@ for my $example (@examples) {
               {load_module $module;}
         or die "$name does not include the load snippets\n";
     $text =~ s{/etc/nginx/bluebutton/}{$dir/bluebutton/}g;
+    $text =~ s{/etc/nginx/mime\.types}{$dir/mime.types}g;
     $text =~ s{/var/log/nginx/}{$dir/logs/}g;
     $text =~ s{/run/nginx\.pid}{$dir/logs/nginx.pid}g;
 

@@ -261,6 +261,45 @@ refused PTTL
 
 
 
+=== TEST 6c: a grant deleted while a lookup's reply is on its way: that reply allows, nothing is cached from it
+# a relay holds the lookup connection's replies 300 ms, not the feed's
+--- init
+BB::flush();
+BB::consent('tok');
+BB::relay(1998, BB::port(), 0.3);
+BB::start_control(undef, race => sub {
+    main::warm();
+    BB::token('tok');           # the entries go; each worker still knows the grant
+    BB::sleep(0.05);
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $ENV{TEST_NGINX_SERVER_PORT} || 1984)
+        or die "gateway: $!\n";
+    print $s "GET /p HTTP/1.0\r\nHost: localhost\r\nAuthorization: Bearer tok\r\n\r\n";
+    BB::sleep(0.1);
+    BB::revoke_grant('app-1', $main::Patient);
+    my $first = do { local $/; <$s> } // '';
+    BB::sleep(0.1);
+    my $then = BB::http_get('/p', token => 'tok');
+    my ($code) = $first =~ m{^HTTP/1\.\d (\d+)};
+    die "in flight: $code, then $then->{status} "
+        . ($then->{headers}{'x-cache'} // '') . "\n"
+        unless $then->{status} == 401
+               && ($then->{headers}{'x-cache'} // '') eq 'MISS';
+});
+--- http_config
+    bluebutton_redis 127.0.0.1:1998;
+    bluebutton_redis_timeout 3s;
+    bluebutton_cache zone=decisions:1m;
+--- pipelined_requests eval
+["GET /control/pause/400", "GET /control/do/race"]
+--- error_code eval
+[200, 200]
+--- response_body eval
+["ok\n", "ok\n"]
+--- timeout: 20
+
+
+
 === TEST 7: FLUSHALL drops everything
 --- init
 BB::flush();
@@ -681,6 +720,9 @@ bluebutton_cache_evictions_total 0
 # HELP bluebutton_cache_feed_losses_total [^\n]+
 # TYPE bluebutton_cache_feed_losses_total counter
 bluebutton_cache_feed_losses_total 0
+# HELP bluebutton_build_info [^\n]+
+# TYPE bluebutton_build_info gauge
+bluebutton_build_info\{version="[^"]+"\} 1
 \z/]
 
 

@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * Token records and grants as they come from Redis: any bytes at all.
  * The record reader is also checked against jansson: what jansson reads,

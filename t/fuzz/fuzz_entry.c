@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * Packed cache entries: any bytes are read back or refused, never read
  * past; what is read back packs to exactly the same bytes.

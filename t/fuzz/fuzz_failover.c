@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * Sentinel announcements: any channel and payload (split at the first
  * NUL) is taken or refused, never read past; what is taken points into

@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * FHIR routes and query strings on arbitrary bytes: the first line is a
  * path, the rest a query string checked against patient "-1".

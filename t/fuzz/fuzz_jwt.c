@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * The JWT verifier on arbitrary bytes, against an HMAC key set, and the
  * key set reader on the same bytes.

@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * The bounds on Redis replies, in front of hiredis' reader as the module
  * uses them: the first byte picks the connection's bounds (a command

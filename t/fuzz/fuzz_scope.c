@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * Scope parsing and matching on arbitrary bytes: the first line is the
  * required scope, the rest the granted list.

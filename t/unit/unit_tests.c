@@ -1,3 +1,8 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
 /*
  * Unit tests for the parts of the module that do not need nginx:
  * scope matching, bounded JSON reading, the record reader, token records,
@@ -136,6 +141,16 @@ test_scope_satisfied(void **state)
     assert_false(satisfied("profil", "profile"));
     assert_false(satisfied("patient/profile.read", "profile"));
     assert_false(satisfied("profile", "patient/Patient.read"));
+
+    /* a patient/ scope is of the patient's compartment only: never a
+     * user/ or system/ scope, whatever its type or permissions */
+    assert_false(satisfied("patient/*.read", "user/Coverage.read"));
+    assert_false(satisfied("patient/*.*", "system/Coverage.read"));
+    assert_false(satisfied("patient/Coverage.read", "user/Coverage.read"));
+    assert_false(satisfied("user/*.read", "patient/Coverage.read"));
+    assert_false(satisfied("system/*.read", "user/Coverage.read"));
+    assert_true(satisfied("user/*.read", "user/Coverage.read"));
+    assert_true(satisfied("system/Coverage.rs", "system/Coverage.read"));
 }
 
 
@@ -470,6 +485,15 @@ test_decide(void **state)
     g.created = 501;
     assert_int_equal(bb_consent_decide(&t, &g, 900, 0, &why),
                      BB_DECISION_TOKEN_SUPERSEDED);
+
+    /* the leeway is for clocks, not for consent given again: a token
+     * issued a second before the new grant is superseded, leeway or not */
+    assert_int_equal(bb_consent_decide(&t, &g, 900, 30, &why),
+                     BB_DECISION_TOKEN_SUPERSEDED);
+    g.created = 500;
+    assert_int_equal(bb_consent_decide(&t, &g, 900, 30, &why),
+                     BB_DECISION_ALLOW);
+    g.created = 501;
 
     /* a record that does not say when it was issued cannot be compared */
     t.iat = 0;
@@ -814,6 +838,23 @@ test_jwt(void **state)
 
     rc = bb_jwt_verify(token, strlen(token), &set, &policy, 2030, &t, &why);
     assert_int_equal(rc, BB_DECISION_TOKEN_EXPIRED);
+
+    /* an audience required: a token without "aud" is not for it */
+    hs256(secret, "{\"alg\":\"HS256\",\"kid\":\"hs\"}",
+          "{\"iss\":\"iss\",\"sub\":\"-1\",\"client_id\":\"c\","
+          "\"exp\":2000}", junk);
+    rc = bb_jwt_verify(junk, strlen(junk), &set, &policy, 1000, &t, &why);
+    assert_int_equal(rc, BB_DECISION_INVALID_TOKEN);
+    assert_string_equal(why, "The access token is meant for another audience");
+
+    /* nbf: not before, within the leeway */
+    hs256(secret, "{\"alg\":\"HS256\",\"kid\":\"hs\"}",
+          "{\"iss\":\"iss\",\"aud\":\"api\",\"sub\":\"-1\","
+          "\"client_id\":\"c\",\"exp\":2000,\"nbf\":1100}", junk);
+    rc = bb_jwt_verify(junk, strlen(junk), &set, &policy, 1069, &t, &why);
+    assert_string_equal(why, "The access token is not valid yet");
+    rc = bb_jwt_verify(junk, strlen(junk), &set, &policy, 1070, &t, &why);
+    assert_int_equal(rc, BB_DECISION_ALLOW);
 
     /* what a refusal logs of a token, and the claims of a verified one */
     {
