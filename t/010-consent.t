@@ -872,15 +872,15 @@ BB::flush();
         proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
     }
 --- request eval
-["GET /p", "GET /p", "GET /p", "GET /p"]
+["GET /p", "GET /p", "GET /p", "GET /p", "GET /p"]
 --- more_headers eval
 ["Authorization: Bearer tok-nobody", "", "Authorization: Bearer !!",
- "Authorization: Bearer"]
+ "Authorization: Bearer", "Authorization: Bearer tok#en"]
 --- error_code eval
-[401, 401, 400, 400]
+[401, 401, 400, 400, 400]
 --- response_headers eval
 ["X-Cause: unknown_token", "X-Cause: no_token", "X-Cause: malformed_token",
- "X-Cause: empty_token"]
+ "X-Cause: empty_token", "X-Cause: malformed_token"]
 
 
 
@@ -915,3 +915,24 @@ BB::grant('app-2', '-20140000008325', expires => int(time()));
 --- response_body eval
 [qq({"error":"invalid_token","error_description":"The access token expired"}\n),
  qq({"error":"invalid_token","error_description":"The beneficiary's consent for this application expired"}\n)]
+
+
+
+=== TEST 41: the token is gone from the request once checked: not in $http_authorization either
+# so that no log_format or other module of the gateway sees it
+--- init
+BB::flush();
+BB::consent('tok-alice');
+--- config
+    location /p {
+        bluebutton on;
+        add_header X-Auth "[$http_authorization]" always;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+--- request
+GET /p
+--- more_headers
+Authorization: Bearer tok-alice
+--- error_code: 200
+--- response_headers
+X-Auth: []

@@ -273,6 +273,13 @@ invalid scope "patient/.read" in "bluebutton_scope"
 
 
 
+=== TEST 21e: a plain scope is matched whole: "profiles" is not "profile"
+--- required: profile
+--- granted: profiles openid
+--- error_code: 403
+
+
+
 === TEST 22: a SMART scope with the resource type in lower case is refused at start
 --- config
     location /p {

@@ -745,3 +745,13 @@ backend /v2/fhir/metadata patient=[patientId:-20140000008325]
  "GET /v2/fhir/Patient/-20140000008325"]
 --- error_code eval
 [404, 404, 200]
+
+
+
+=== TEST 37: a search names the patient exactly: an id that only starts with the token's is another's
+--- scopes: patient/ExplanationOfBenefit.read
+--- request eval
+["GET /v2/fhir/ExplanationOfBenefit?patient=" . $::Alice . "0",
+ "GET /v2/fhir/ExplanationOfBenefit?patient=Patient/" . $::Alice . "9"]
+--- error_code eval
+[403, 403]

@@ -19,12 +19,17 @@ our $Backend = <<'END';
     server {
         listen 127.0.0.1:$TEST_NGINX_BACKEND_PORT;
         location / {
+            if ($arg_hop) {
+                add_header X-Accel-Redirect /v2/fhir/Patient/-20140000010000;
+                return 200 "not this\n";
+            }
             return 200 "backend $request_method $request_uri bb=[$http_bluebutton_beneficiaryid] x=[$http_x_patient_id] client=[$http_x_client_id] authorization=[$http_authorization]\n";
         }
         location /accel/ {
             add_header X-Accel-Redirect $arg_to?$arg_q;
             return 200 "not this\n";
         }
+
     }
 END
 
@@ -281,3 +286,18 @@ GET /anything
 [403, 200]
 --- response_body_like eval
 [".", "^backend GET /q/x bb=\\[patientId:$::Alice\\] x=\\[patientId:$::Bob\\]"]
+
+
+
+=== TEST 10: the backend redirects a patient's own read to another's, in the same location
+--- config
+    location /v2/ {
+        bluebutton on;
+        bluebutton_fhir on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+--- request eval
+"GET /v2/fhir/Patient/$::Alice?hop=1"
+--- error_code: 404
+--- response_body
+{"error":"not_found","error_description":"No such resource for this beneficiary"}

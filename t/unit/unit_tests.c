@@ -142,6 +142,11 @@ test_scope_satisfied(void **state)
     assert_false(satisfied("patient/profile.read", "profile"));
     assert_false(satisfied("profile", "patient/Patient.read"));
 
+    /* a plain scope is matched whole, never by a prefix */
+    assert_false(satisfied("profiles", "profile"));
+    assert_false(satisfied("openid2 profile2", "profile"));
+    assert_true(satisfied("openid profile", "profile"));
+
     /* a patient/ scope is of the patient's compartment only: never a
      * user/ or system/ scope, whatever its type or permissions */
     assert_false(satisfied("patient/*.read", "user/Coverage.read"));
@@ -658,6 +663,11 @@ test_fhir_query_bind(void **state)
     assert_int_equal(bind("patient=%2D1&patient=-1", "patient"),
                      BB_FHIR_BIND_MATCH);
     assert_int_equal(bind("patient=-1,-1", "patient"), BB_FHIR_BIND_MATCH);
+
+    /* the patient's id exactly: one that only starts with it is another */
+    assert_int_equal(bind("patient=-10", "patient"), BB_FHIR_BIND_MISMATCH);
+    assert_int_equal(bind("patient=Patient/-10", "patient"),
+                     BB_FHIR_BIND_MISMATCH);
     assert_int_equal(bind("patient=-2", "patient"), BB_FHIR_BIND_MISMATCH);
     assert_int_equal(bind("patient=-1&patient=-2", "patient"),
                      BB_FHIR_BIND_MISMATCH);
