@@ -29,9 +29,8 @@ Authorization: Bearer tok-alice
 --- error_code: 200
 --- response_body
 backend GET /v2/fhir/ExplanationOfBenefit?patient=-20140000008325 patient=[patientId:-20140000008325] client=[app-1] app=[Sample App] authorization=[]
---- no_error_log
-[error]
-[info]
+--- no_error_log eval
+[qr/\[error\]/, qr/\[info\] .*bluebutton:/]
 
 
 

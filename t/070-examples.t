@@ -41,6 +41,11 @@ BB::jwks('jwks-example.json', BB::jwk('rsa1'), BB::jwk('ec256'));
 system('cp', BB::keys_dir() . '/jwks-example.json',
        "$dir/bluebutton/jwks.json") == 0 or die "cp failed\n";
 
+# nginx 1.25.1 and later take "http2 on;" where 1.22 takes "listen ... http2"
+my ($major, $minor, $patch) = `'$nginx' -v 2>&1` =~ m{nginx/(\d+)\.(\d+)\.(\d+)};
+my $http2_directive = sprintf('%03d%03d%03d', $major // 0, $minor // 0,
+                              $patch // 0) ge '001025001';
+
 for my $example (@examples) {
     my ($name) = $example =~ m{([^/]+)$};
     my $text = do { local (@ARGV, $/) = ($example); <> };
@@ -52,6 +57,8 @@ for my $example (@examples) {
     $text =~ s{/etc/nginx/mime\.types}{$dir/mime.types}g;
     $text =~ s{/var/log/nginx/}{$dir/logs/}g;
     $text =~ s{/run/nginx\.pid}{$dir/logs/nginx.pid}g;
+    $text =~ s{^(\s*)listen (.*) http2;}{$1listen $2;\n$1http2 on;}mg
+        if $http2_directive;
 
     my $conf = "$dir/$name";
     BB::write_file($conf, $text);
