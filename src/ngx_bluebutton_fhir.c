@@ -311,7 +311,7 @@ bb_fhir_query_bind(const char *args, size_t len, const char *param,
     p = args;
     end = args + len;
 
-    if (memchr(args, ';', len) != NULL) {
+    if (len && memchr(args, ';', len) != NULL) {
         return BB_FHIR_AMBIGUOUS;
     }
 
