@@ -49,6 +49,8 @@ static void ngx_bluebutton_redis_auth_reply(void *data, redisReply *reply,
     const char *err);
 static void ngx_bluebutton_redis_select_reply(void *data, redisReply *reply,
     const char *err);
+static ngx_uint_t ngx_bluebutton_redis_refusal_level(
+    ngx_bluebutton_redis_peer_t *peer, const char *what, const char *why);
 static void ngx_bluebutton_redis_refused(ngx_bluebutton_redis_peer_t *peer,
     const char *command, redisReply *reply);
 static ngx_bluebutton_redis_cmd_t *ngx_bluebutton_redis_queue(
@@ -544,14 +546,12 @@ ngx_bluebutton_redis_in_handshake(ngx_bluebutton_redis_peer_t *peer)
 
 /*
  * Only a server that took the handshake ends an outage: one that accepts
- * connections and refuses AUTH is retried at the back-off's pace, and its
- * refusal is not logged again.
+ * connections and refuses AUTH is retried at the back-off's pace.
  */
 static void
 ngx_bluebutton_redis_handshaken(ngx_bluebutton_redis_peer_t *peer)
 {
     peer->backoff = 0;
-    peer->refused = 0;
 
     if (peer->down_since) {
         ngx_log_error(NGX_LOG_NOTICE, peer->log, 0,
@@ -672,27 +672,46 @@ static void
 ngx_bluebutton_redis_refused(ngx_bluebutton_redis_peer_t *peer,
     const char *command, redisReply *reply)
 {
-    uint32_t  crc;
+    ngx_uint_t  level;
 
     if (reply == NULL || reply->type != REDIS_REPLY_ERROR) {
         return;
     }
 
-    /* once until the refusal changes or a handshake succeeds */
+    /* ngx_log_error() evaluates the level twice: it is taken first */
+    level = ngx_bluebutton_redis_refusal_level(peer, command, reply->str);
 
-    ngx_crc32_init(crc);
-    ngx_crc32_update(&crc, (u_char *) command, ngx_strlen(command));
-    ngx_crc32_update(&crc, (u_char *) reply->str, reply->len);
-    ngx_crc32_final(crc);
-
-    ngx_log_error((crc == peer->refused ? NGX_LOG_INFO : NGX_LOG_ERR),
-                  peer->log, 0, "bluebutton: %s \"%V\" refused %s: %s",
+    ngx_log_error(level, peer->log, 0,
+                  "bluebutton: %s \"%V\" refused %s: %s",
                   peer->kind, &peer->name, command, reply->str);
-
-    peer->refused = crc;
 
     /* the commands queued behind get an error, not the wrong database */
     ngx_bluebutton_redis_teardown(peer, "the handshake failed");
+}
+
+
+/*
+ * A refusal of the server's (a handshake command refused, a reply beyond
+ * its bounds) is an error the first time and info while it repeats, until
+ * it changes or the server answers a command again: a server that refuses
+ * every reconnection is not logged five times a second.
+ */
+static ngx_uint_t
+ngx_bluebutton_redis_refusal_level(ngx_bluebutton_redis_peer_t *peer,
+    const char *what, const char *why)
+{
+    uint32_t    crc;
+    ngx_uint_t  level;
+
+    ngx_crc32_init(crc);
+    ngx_crc32_update(&crc, (u_char *) what, ngx_strlen(what));
+    ngx_crc32_update(&crc, (u_char *) why, ngx_strlen(why));
+    ngx_crc32_final(crc);
+
+    level = (crc == peer->refusal) ? NGX_LOG_INFO : NGX_LOG_ERR;
+    peer->refusal = crc;
+
+    return level;
 }
 
 
@@ -778,7 +797,8 @@ ngx_bluebutton_redis_read_handler(ngx_event_t *ev)
     ngx_connection_t             *c = ev->data;
     ngx_bluebutton_redis_peer_t  *peer = c->data;
 
-    ssize_t  n;
+    ssize_t     n;
+    ngx_uint_t  level;
 
     if (!peer->connected) {
         /* a connect that failed is seen by the write handler */
@@ -809,13 +829,14 @@ ngx_bluebutton_redis_read_handler(ngx_event_t *ev)
                          (const char *) ngx_bluebutton_redis_buffer, n)
             != 0)
         {
-            ngx_log_error((peer->reply_refused ? NGX_LOG_INFO : NGX_LOG_ERR),
-                          peer->log, 0,
+            level = ngx_bluebutton_redis_refusal_level(peer, "reply",
+                                                       peer->resp.error);
+
+            ngx_log_error(level, peer->log, 0,
                           "bluebutton: %s \"%V\" sent %s: the reply is not "
                           "read and the connection is closed",
                           peer->kind, &peer->name, peer->resp.error);
 
-            peer->reply_refused = 1;
             ngx_bluebutton_redis_teardown(peer, "a protocol error");
             return;
         }
@@ -942,7 +963,8 @@ ngx_bluebutton_redis_deliver(ngx_bluebutton_redis_peer_t *peer)
 
             if (peer->generation == generation) {
                 if (!handshake) {
-                    peer->reply_refused = 0;
+                    /* the server answers again: a refusal is news */
+                    peer->refusal = 0;
 
                 } else if (!ngx_bluebutton_redis_in_handshake(peer)) {
                     ngx_bluebutton_redis_handshaken(peer);

@@ -87,7 +87,7 @@ struct ngx_bluebutton_redis_peer_s {
     u_char                       *out_last;
     u_char                       *out_end;
     bb_resp_t                     resp;      /* what replies may announce */
-    uint32_t                      refused;   /* the handshake refusal logged */
+    uint32_t                      refusal;   /* the last logged, or 0 */
     ngx_ssl_session_t            *ssl_session;
     ngx_uint_t                    generation;  /* of the connection */
     ngx_event_t                   connect_timer;
@@ -127,7 +127,6 @@ struct ngx_bluebutton_redis_peer_s {
     unsigned                      parked:1;  /* no retries by the timer */
     unsigned                      refusal_logged:1;
     unsigned                      uncounted:1;  /* not in the metrics */
-    unsigned                      reply_refused:1;  /* and logged */
 };
 
 

@@ -46,9 +46,7 @@ sub bomb {
 }
 
 sub worker_pid {
-    my $root = $ENV{TEST_NGINX_SERVROOT} || 't/servroot';
-    open my $fh, '<', "$root/logs/nginx.pid" or die "nginx.pid: $!\n";
-    chomp(my $master = <$fh>);
+    my $master = BB::nginx_pid();
     for my $stat (glob "/proc/[0-9]*/stat") {
         open my $fh, '<', $stat or next;
         my ($pid, $ppid) = (scalar(<$fh>) // '') =~ /^(\d+) \(.*\) \S (\d+)/;

@@ -916,12 +916,17 @@ sub control {
     }
 }
 
-# reloads the nginx under test and gives its new workers time to start
-sub hup {
+# the pid of the nginx under test (its master, or its one process)
+sub nginx_pid {
     my $root = $ENV{TEST_NGINX_SERVROOT} || 't/servroot';
     open my $fh, '<', "$root/logs/nginx.pid" or die "nginx.pid: $!\n";
     chomp(my $pid = <$fh>);
-    kill 'HUP', $pid or die "HUP: $!\n";
+    return $pid;
+}
+
+# reloads the nginx under test and gives its new workers time to start
+sub hup {
+    kill 'HUP', nginx_pid() or die "HUP: $!\n";
     sleep 0.5;
 }
 
