@@ -55,7 +55,7 @@ all: $(MODULE)
 
 deps: $(DEPS_STAMP)
 
-$(DEPS_STAMP): util/deps
+$(DEPS_STAMP): util/deps contrib/package-lock.json
 	@util/deps
 	@mkdir -p $(BUILD) && touch $@
 

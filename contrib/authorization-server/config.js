@@ -1,0 +1,70 @@
+// Settings, from the environment:
+//
+//   BBAS_ISSUER         the issuer URL, where the gateway serves this server
+//   BBAS_FHIR_BASE      the FHIR base URL: the tokens' resource and audience
+//   BBAS_FHIR_PATHS     further FHIR base paths with a smart-configuration
+//                       (comma-separated; the base's own path is always one)
+//   BBAS_APP_ORIGIN     replaces {app_origin} in the clients' redirect URIs
+//   BBAS_HOST, BBAS_PORT  where to listen (127.0.0.1, 8083)
+//   BBAS_REDIS_URL      redis://[user:password@]host:port[/db], rediss:// for TLS
+//   BBAS_REDIS_CA       the CA file for TLS
+//   BBAS_REDIS_PREFIX   the gateway's bluebutton_redis_prefix (bb:)
+//   BBAS_STATE_PREFIX   this server's own keys (bbas:)
+//   BBAS_STATE_DIR      signing keys, cookie keys, pending revocations
+//   BBAS_CLIENTS        the apps (clients.json here)
+//   BBAS_BENEFICIARIES  who can sign in (beneficiaries.json here)
+//   BBAS_ACCESS_TOKEN_TTL  seconds (3600); BBAS_JWT_ALG  RS256 or ES256
+
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+function required(env, name) {
+  if (!env[name]) {
+    throw new Error(`${name} is not set`);
+  }
+  return env[name];
+}
+
+export function loadConfig(env) {
+  const issuer = required(env, 'BBAS_ISSUER').replace(/\/$/, '');
+  const fhirBase = required(env, 'BBAS_FHIR_BASE').replace(/\/$/, '');
+  const appOrigin = required(env, 'BBAS_APP_ORIGIN').replace(/\/$/, '');
+  const stateDir = required(env, 'BBAS_STATE_DIR');
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+
+  const clientsFile = env.BBAS_CLIENTS ?? join(here, 'clients.json');
+  const clients = JSON.parse(readFileSync(clientsFile, 'utf8')
+    .replaceAll('{app_origin}', appOrigin));
+
+  const jwtAlg = env.BBAS_JWT_ALG ?? 'RS256';
+  if (!['RS256', 'ES256'].includes(jwtAlg)) {
+    throw new Error('BBAS_JWT_ALG must be RS256 or ES256');
+  }
+  const ttl = Number(env.BBAS_ACCESS_TOKEN_TTL ?? 3600);
+  if (!Number.isSafeInteger(ttl) || ttl < 1) {
+    throw new Error('BBAS_ACCESS_TOKEN_TTL must be a positive number of seconds');
+  }
+
+  return {
+    issuer,
+    fhirBase,
+    fhirPaths: [new URL(fhirBase).pathname,
+      ...(env.BBAS_FHIR_PATHS ?? '').split(',').filter(Boolean)],
+    host: env.BBAS_HOST ?? '127.0.0.1',
+    port: Number(env.BBAS_PORT ?? 8083),
+    stateDir,
+    clients,
+    beneficiaries: env.BBAS_BENEFICIARIES ?? join(here, 'beneficiaries.json'),
+    accessTokenTtl: ttl,
+    jwtAlg,
+    redis: {
+      url: env.BBAS_REDIS_URL ?? 'redis://127.0.0.1:6379',
+      ca: env.BBAS_REDIS_CA,
+      contractPrefix: env.BBAS_REDIS_PREFIX ?? 'bb:',
+      statePrefix: env.BBAS_STATE_PREFIX ?? 'bbas:',
+    },
+  };
+}
