@@ -1,7 +1,8 @@
 # ngx_bluebutton: build, test, demo and benchmark.
 #
 #   make          build build/ngx_bluebutton_module.so for Debian's nginx
-#   make test     unit tests, a short fuzz run, then the Test::Nginx suite
+#   make test     unit tests, a short fuzz run, the authorization server's
+#                 tests, the browser tests, then the Test::Nginx suite
 #   make demo     the gateway in front of a sample claims backend
 #   make bench    throughput with and without the module (util/bench)
 #   make fuzz     longer fuzz runs (FUZZ_SECONDS per target)
@@ -19,6 +20,10 @@
 #   make test-nginx-source NGINX_SRC=...  nginx and the module built from
 #                 an nginx source tree, the suite run with them
 #   make dist     build/ngx_bluebutton-VERSION.tar.gz, the release
+#   make test-contrib  the authorization server's and the bridge's own tests
+#                 (node's test runner, against a redis-server of their own)
+#   make test-browser  the beneficiary's journey in Debian's chromium:
+#                 screenshots of each step under build/browser-tests/
 
 CC ?= cc
 BUILD := build
@@ -49,7 +54,7 @@ MSAN_TARGETS := scope fhir entry failover
 
 .PHONY: all deps test unit fuzz-smoke fuzz-msan fuzz prove demo bench deb \
         test-deb test-asan soak soak-chaos soak-cache soak-smoke mutate \
-        test-nginx-source dist clean
+        test-nginx-source dist test-contrib test-browser clean
 
 all: $(MODULE)
 
@@ -62,7 +67,7 @@ $(DEPS_STAMP): util/deps contrib/package-lock.json
 $(MODULE): $(DEPS_STAMP) $(MODULE_SRCS)
 	@util/build
 
-test: unit fuzz-smoke fuzz-msan soak-smoke prove
+test: unit fuzz-smoke fuzz-msan soak-smoke test-contrib test-browser prove
 
 unit: $(BUILD)/unit_tests
 	$(BUILD)/unit_tests
@@ -108,6 +113,13 @@ fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz_%)
 
 prove: $(MODULE)
 	t/run
+
+test-contrib: $(DEPS_STAMP)
+	cd contrib && node --test --test-concurrency=1 authorization-server/test/
+
+test-browser: $(MODULE)
+	@rm -rf $(BUILD)/browser-tests
+	cd contrib && node --test --test-concurrency=1 browser-tests/
 
 ASAN_MODULE := $(BUILD)/asan/ngx_bluebutton_module.so
 SANITIZE := -fsanitize=address,undefined

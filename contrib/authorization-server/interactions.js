@@ -2,9 +2,7 @@
 // authorization screen (Allow, with or without demographics, or Deny).
 // Cancel and Deny return to the app with error=access_denied and its state.
 
-import {
-  CLAIMS_SCOPES, DEMOGRAPHIC_SCOPES,
-} from './provider.js';
+import { DEMOGRAPHIC_SCOPES } from './provider.js';
 import { consentPage, signInPage } from './pages.js';
 import { HttpError, readForm, send } from './http.js';
 
@@ -43,7 +41,7 @@ export function interactionRoutes({ current, beneficiaries, connectedApps, log }
       action: `/v2/o/interaction/${uid}/consent`,
       appName: name,
       beneficiary: beneficiaries.byPatient(d.session.accountId),
-      claims: asked.filter((s) => CLAIMS_SCOPES.includes(s) || s === 'launch/patient'),
+      claims: asked.filter((s) => !DEMOGRAPHIC_SCOPES.includes(s)),
       demographics: asked.filter((s) => DEMOGRAPHIC_SCOPES.includes(s)),
     }));
   }

@@ -79,6 +79,7 @@ const SEES = {
   'patient/Patient.read': 'your demographic record (name, date of birth, address)',
   profile: 'your name and account profile',
   'launch/patient': 'who you are in the claims data (your beneficiary id)',
+  offline_access: 'your data until your approval ends, without you signing in again',
 };
 
 export function describeScopes(scopes) {

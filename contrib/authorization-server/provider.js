@@ -22,8 +22,8 @@ export const ROUTES = {
 export const CLAIMS_SCOPES = ['patient/ExplanationOfBenefit.read',
   'patient/Coverage.read'];
 export const DEMOGRAPHIC_SCOPES = ['profile', 'patient/Patient.read'];
-export const RESOURCE_SCOPES = ['launch/patient', ...CLAIMS_SCOPES,
-  ...DEMOGRAPHIC_SCOPES];
+export const RESOURCE_SCOPES = ['launch/patient', 'offline_access',
+  ...CLAIMS_SCOPES, ...DEMOGRAPHIC_SCOPES];
 
 const DAY = 24 * 60 * 60;
 const RESEARCH_STUDY_SECONDS = 50 * 365 * DAY;
@@ -82,7 +82,7 @@ export function makeProvider({
     },
     routes: ROUTES,
     responseTypes: ['code'],
-    scopes: ['openid', 'offline_access', ...RESOURCE_SCOPES],
+    scopes: ['openid', ...RESOURCE_SCOPES],
     claims: {
       openid: ['sub'],
       profile: ['name'],
@@ -166,6 +166,17 @@ export function makeProvider({
   });
 
   provider.proxy = true;
+
+  // OpenID Connect keeps offline_access only with prompt=consent; our
+  // authorization screen is shown for every such request anyway, and
+  // SMART apps (fhirclient among them) ask for offline_access without it
+  provider.use(async (ctx, next) => {
+    if (ctx.path === ROUTES.authorization && !ctx.query.prompt
+        && /(^| )offline_access( |$)/.test(ctx.query.scope ?? '')) {
+      ctx.query = { ...ctx.query, prompt: 'consent' };
+    }
+    await next();
+  });
 
   // the SMART launch context: the beneficiary whose data the token opens
   provider.use(async (ctx, next) => {

@@ -6,8 +6,9 @@
 const FHIR = window.FHIR;
 FHIR.oauth2.settings.refreshTokenWithClientId = true;
 
-const SCOPE = 'launch/patient openid profile patient/Patient.read '
-  + 'patient/ExplanationOfBenefit.read patient/Coverage.read';
+const SCOPE = 'launch/patient openid profile offline_access '
+  + 'patient/Patient.read patient/ExplanationOfBenefit.read '
+  + 'patient/Coverage.read';
 const $ = (id) => document.getElementById(id);
 const here = new URL(location.href);
 
@@ -22,6 +23,9 @@ function showConnect(message) {
     ?? localStorage.getItem('iss') ?? `${location.protocol}//${location.hostname}:8080/v2/fhir`;
   const client = here.searchParams.get('client') ?? localStorage.getItem('client');
   if (client) {
+    if (![...$('client').options].some((o) => o.value === client)) {
+      $('client').add(new Option(client, client));
+    }
     $('client').value = client;
   }
   show('connect');
@@ -62,13 +66,17 @@ async function summary(response) {
     const entries = body.entry?.length ?? 0;
     return { text: `${body.resourceType}${body.resourceType === 'Bundle' ? ` of ${entries}` : ''}`, body };
   }
+  // RFC 6750: the challenge names the error whatever the body's format
+  const challenge = response.headers.get('www-authenticate') ?? '';
   return {
-    error: body.error ?? '',
+    error: body.error ?? /error="([^"]*)"/.exec(challenge)?.[1] ?? '',
     text: `${body.error ?? response.statusText}${body.error_description ? `: ${body.error_description}` : ''}`,
-    challenge: response.headers.get('www-authenticate') ?? '',
+    challenge,
     body,
   };
 }
+
+let reads = 0;
 
 async function read(client) {
   const patient = client.patient.id;
@@ -84,7 +92,9 @@ async function read(client) {
     item.id = `result-${type}`;
     item.className = 'result';
     try {
+      // never from the browser's cache: a revoked app must see the refusal
       const response = await fetch(new URL(path, base), {
+        cache: 'no-store',
         headers: { Authorization: `Bearer ${token}`, Accept: 'application/fhir+json' },
       });
       const s = await summary(response);
@@ -102,7 +112,9 @@ async function read(client) {
     }
     $('results').append(item);
   }
+  reads += 1;
   $('status').textContent = `Read at ${new Date().toLocaleTimeString()}`;
+  $('status').dataset.reads = reads;
 }
 
 async function revoke(client) {
