@@ -115,11 +115,11 @@ prove: $(MODULE)
 	t/run
 
 test-contrib: $(DEPS_STAMP)
-	cd contrib && node --test --test-concurrency=1 authorization-server/test/
+	cd contrib && node --test --test-concurrency=1 authorization-server/test/*.test.js
 
 test-browser: $(MODULE)
 	@rm -rf $(BUILD)/browser-tests
-	cd contrib && node --test --test-concurrency=1 browser-tests/
+	cd contrib && node --test --test-concurrency=1 browser-tests/*.test.js
 
 ASAN_MODULE := $(BUILD)/asan/ngx_bluebutton_module.so
 SANITIZE := -fsanitize=address,undefined

@@ -1,0 +1,123 @@
+// The authorization server as a process, against a real redis-server as
+// the least ACL user: a whole authorization, a token write Redis refuses
+// (no token handed out), a revocation Redis refuses (the page says so,
+// and it is taken once Redis allows it).
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { tokenHash } from '../bridge.js';
+import { authorize } from '../scripted-authorize.js';
+import { LEAST_ACL, startRedis } from './redis-server.js';
+
+const REDIS_PORT = 6424;
+const PORT = 6425;
+const issuer = `http://127.0.0.1:${PORT}`;
+const redirect = 'http://127.0.0.1:1/';
+let redis;
+let server;
+
+before(async () => {
+  redis = await startRedis({ port: REDIS_PORT });
+  await redis.admin.call('ACL', 'SETUSER', 'authorization-server', 'reset', ...LEAST_ACL);
+  server = spawn(process.execPath, [new URL('../server.js', import.meta.url).pathname], {
+    env: {
+      ...process.env,
+      BBAS_ISSUER: issuer,
+      BBAS_FHIR_BASE: 'http://127.0.0.1:1/v2/fhir',
+      BBAS_APP_ORIGIN: 'http://127.0.0.1:1',
+      BBAS_PORT: String(PORT),
+      BBAS_STATE_DIR: mkdtempSync(join(tmpdir(), 'bbas-state.')),
+      BBAS_REDIS_URL: `redis://authorization-server:secret@127.0.0.1:${REDIS_PORT}`,
+    },
+    stdio: 'ignore',
+  });
+  for (let i = 0; ; i += 1) {
+    try {
+      if ((await fetch(`${issuer}/.well-known/openid-configuration`)).ok) {
+        break;
+      }
+    } catch (err) {
+      if (i > 100) {
+        throw err;
+      }
+    }
+    await sleep(50);
+  }
+});
+
+after(async () => {
+  server?.kill('SIGTERM');
+  await redis?.stop();
+});
+
+const alice = { issuer, redirect, username: 'alice', password: 'alice-demo' };
+
+async function acl(...rules) {
+  await redis.admin.call('ACL', 'SETUSER', 'authorization-server', ...rules);
+}
+
+test('as the least ACL user: authorize, then RFC 7009 revocation', async () => {
+  const answer = await authorize({ ...alice, client: 'smart-demo-app' });
+  assert.ok(answer.access_token, JSON.stringify(answer));
+  assert.equal(answer.patient, '-20140000008325');
+  const key = `bb:token:${tokenHash(answer.access_token)}`;
+  assert.equal(await redis.admin.exists(key), 1);
+  const res = await fetch(`${issuer}/v2/o/revoke`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token: answer.access_token, client_id: 'smart-demo-app' }),
+  });
+  assert.equal(res.status, 200);
+  assert.equal(await redis.admin.exists(key), 0);
+});
+
+test('a token write Redis refuses: server_error, no token', async () => {
+  await acl('resetkeys', '~bbas:*', '~bb:grant:*', '~bb:revoked:*');
+  try {
+    const answer = await authorize({ ...alice, client: 'smart-demo-app' });
+    assert.equal(answer.access_token, undefined);
+    assert.equal(answer.error, 'server_error');
+  } finally {
+    await acl('resetkeys', '~bb:*', '~bbas:*');
+  }
+});
+
+test('a revocation Redis refuses: the page says so; taken when Redis allows it', async () => {
+  const answer = await authorize({ ...alice, client: 'smart-demo-app-jwt' });
+  assert.ok(answer.access_token);
+  const grant = 'bb:grant:smart-demo-app-jwt:-20140000008325';
+  assert.equal(await redis.admin.exists(grant), 1);
+
+  const form = (fields, cookie) => ({
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...(cookie ? { cookie } : {}) },
+    body: new URLSearchParams(fields),
+  });
+  const signIn = await fetch(`${issuer}/v2/accounts/sign-in`, form({ username: 'alice', password: 'alice-demo' }));
+  const cookie = signIn.headers.get('set-cookie').split(';')[0];
+  const page = await (await fetch(`${issuer}/v2/accounts/apps`, { headers: { cookie } })).text();
+  const csrf = /name="csrf" value="([^"]+)"/.exec(page)[1];
+
+  await acl('-eval');
+  const revoked = await fetch(`${issuer}/v2/accounts/apps/revoke`,
+    form({ csrf, client_id: 'smart-demo-app-jwt' }, cookie));
+  assert.equal(revoked.status, 303);
+  const after = await (await fetch(new URL(revoked.headers.get('location'), issuer), { headers: { cookie } })).text();
+  assert.match(after, /has not confirmed it yet/);
+  assert.equal(await redis.admin.exists(grant), 1);
+
+  await acl('+eval');
+  for (let i = 0; i < 60 && await redis.admin.exists(grant); i += 1) {
+    await sleep(50);
+  }
+  assert.equal(await redis.admin.exists(grant), 0);
+  const later = await (await fetch(`${issuer}/v2/accounts/apps`, { headers: { cookie } })).text();
+  assert.doesNotMatch(later, /has not confirmed it yet/);
+});
