@@ -24,6 +24,8 @@
 #                 (node's test runner, against a redis-server of their own)
 #   make test-browser  the beneficiary's journey in Debian's chromium:
 #                 screenshots of each step under build/browser-tests/
+#   make measure-revoke  click on Revoke to the app's first refused call,
+#                 20 times with and without the decision cache
 
 CC ?= cc
 BUILD := build
@@ -54,7 +56,7 @@ MSAN_TARGETS := scope fhir entry failover
 
 .PHONY: all deps test unit fuzz-smoke fuzz-msan fuzz prove demo bench deb \
         test-deb test-asan soak soak-chaos soak-cache soak-smoke mutate \
-        test-nginx-source dist test-contrib test-browser clean
+        test-nginx-source dist test-contrib test-browser measure-revoke clean
 
 all: $(MODULE)
 
@@ -120,6 +122,9 @@ test-contrib: $(DEPS_STAMP)
 test-browser: $(MODULE)
 	@rm -rf $(BUILD)/browser-tests
 	cd contrib && node --test --test-concurrency=1 browser-tests/*.test.js
+
+measure-revoke: $(MODULE)
+	cd contrib && node browser-tests/revoke-timing.js
 
 ASAN_MODULE := $(BUILD)/asan/ngx_bluebutton_module.so
 SANITIZE := -fsanitize=address,undefined
