@@ -80,8 +80,11 @@ export function accountRoutes({
         redirect(res, SIGN_IN);
         return true;
       }
+      // the app's name as registered, never text from the URL
       const revoked = url.searchParams.get('revoked');
-      await showApps(req, res, s, revoked ? `${revoked} can no longer see your data.` : '');
+      const client = revoked ? await current().provider.Client.find(revoked) : undefined;
+      await showApps(req, res, s,
+        client ? `${client.clientName ?? client.clientId} can no longer see your data.` : '');
     } else if (pathname === SIGN_IN && req.method === 'GET') {
       send(res, 200, signInPage({ action: SIGN_IN }));
     } else if (pathname === SIGN_IN && req.method === 'POST') {
@@ -95,7 +98,7 @@ export function accountRoutes({
         throw new HttpError(404, 'That app is not connected.');
       }
       log.info(`account: ${client.clientId} revoked by the beneficiary`);
-      redirect(res, `${APPS}?revoked=${encodeURIComponent(client.clientName ?? client.clientId)}`);
+      redirect(res, `${APPS}?revoked=${encodeURIComponent(client.clientId)}`);
     } else if (pathname === '/v2/accounts/sign-out' && req.method === 'POST') {
       const form = await readForm(req);
       const s = await signedIn(req, form);

@@ -2,6 +2,8 @@
 //
 //   BBAS_ISSUER         the issuer URL, where the gateway serves this server
 //   BBAS_FHIR_BASE      the FHIR base URL: the tokens' resource and audience
+//   BBAS_FHIR_ALIASES   further URLs of the same FHIR API (comma-separated),
+//                       accepted as SMART's `aud` beside BBAS_FHIR_BASE
 //   BBAS_FHIR_PATHS     further FHIR base paths with a smart-configuration
 //                       (comma-separated; the base's own path is always one)
 //   BBAS_APP_ORIGIN     replaces {app_origin} in the clients' redirect URIs
@@ -51,6 +53,8 @@ export function loadConfig(env) {
   return {
     issuer,
     fhirBase,
+    fhirAliases: (env.BBAS_FHIR_ALIASES ?? '').split(',').filter(Boolean)
+      .map((url) => url.replace(/\/$/, '')),
     fhirPaths: [new URL(fhirBase).pathname,
       ...(env.BBAS_FHIR_PATHS ?? '').split(',').filter(Boolean)],
     host: env.BBAS_HOST ?? '127.0.0.1',

@@ -24,10 +24,14 @@ function basicCredentials(req) {
   }
   const text = Buffer.from(m[1], 'base64').toString('utf8');
   const at = text.indexOf(':');
-  return at < 0 ? undefined : {
-    id: decodeURIComponent(text.slice(0, at)),
-    secret: decodeURIComponent(text.slice(at + 1)),
-  };
+  try {
+    return at < 0 ? undefined : {
+      id: decodeURIComponent(text.slice(0, at)),
+      secret: decodeURIComponent(text.slice(at + 1)),
+    };
+  } catch {
+    return undefined;
+  }
 }
 
 export function jwtRevocation({ provider, bridge, jwks, log }) {

@@ -62,9 +62,13 @@ function checkClientMetadata(ctx, key, value) {
 }
 
 export function makeProvider({
-  issuer, fhirBase, clients, jwks, cookieKeys, adapter, beneficiaries,
-  accessTokenTtl = 3600, jwtAlg = 'RS256',
+  issuer, fhirBase, fhirAliases = [], clients, jwks, cookieKeys, adapter,
+  beneficiaries, accessTokenTtl = 3600, jwtAlg = 'RS256',
 }) {
+  // SMART: a token is asked for one of the FHIR servers we protect, never
+  // for a server the app names that would then receive it
+  const audiences = new Set([fhirBase, ...fhirAliases]);
+
   // a grant made on our pages has no client object: its metadata by id
   const registered = new Map(clients.map((c) => [c.client_id, c]));
   const metadata = (client, id) => client ?? registered.get(id) ?? {};
@@ -82,6 +86,13 @@ export function makeProvider({
     },
     routes: ROUTES,
     responseTypes: ['code'],
+    extraParams: {
+      aud(ctx, value) {
+        if (value !== undefined && !audiences.has(String(value).replace(/\/$/, ''))) {
+          throw new errors.InvalidRequest('aud is not a FHIR server of this authorization server');
+        }
+      },
+    },
     scopes: ['openid', ...RESOURCE_SCOPES],
     claims: {
       openid: ['sub'],

@@ -48,6 +48,7 @@ function build() {
   const provider = makeProvider({
     issuer: config.issuer,
     fhirBase: config.fhirBase,
+    fhirAliases: config.fhirAliases,
     clients: config.clients,
     jwks,
     cookieKeys: cookieKeys(config.stateDir),

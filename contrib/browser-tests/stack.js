@@ -89,6 +89,7 @@ export async function startStack() {
         ...process.env,
         BBAS_ISSUER: gateway,
         BBAS_FHIR_BASE: `${gateway}/v2/fhir`,
+        BBAS_FHIR_ALIASES: `http://127.0.0.1:${PORTS.nocache}/v2/fhir`,
         BBAS_APP_ORIGIN: app,
         BBAS_PORT: String(PORTS.auth),
         BBAS_STATE_DIR: stateDir,

@@ -77,6 +77,14 @@ test('as the least ACL user: authorize, then RFC 7009 revocation', async () => {
   assert.equal(await redis.admin.exists(key), 0);
 });
 
+test('an aud that is not our FHIR server: invalid_request, no code', async () => {
+  const answer = await authorize({ ...alice, client: 'smart-demo-app', aud: 'https://fhir.example.org/r4' });
+  assert.equal(answer.error, 'invalid_request');
+  assert.equal(answer.access_token, undefined);
+  const ours = await authorize({ ...alice, client: 'smart-demo-app', aud: 'http://127.0.0.1:1/v2/fhir' });
+  assert.ok(ours.access_token);
+});
+
 test('a token write Redis refuses: server_error, no token', async () => {
   await acl('resetkeys', '~bbas:*', '~bb:grant:*', '~bb:revoked:*');
   try {
