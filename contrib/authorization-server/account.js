@@ -31,7 +31,7 @@ export function accountRoutes({
     return value ? { id, ...JSON.parse(value) } : undefined;
   }
 
-  async function showApps(req, res, s, done) {
+  async function showApps(res, s, done) {
     const { provider } = current();
     const beneficiary = beneficiaries.byPatient(s.patient);
     const apps = await connectedApps.list(provider, s.patient);
@@ -83,7 +83,7 @@ export function accountRoutes({
       // the app's name as registered, never text from the URL
       const revoked = url.searchParams.get('revoked');
       const client = revoked ? await current().provider.Client.find(revoked) : undefined;
-      await showApps(req, res, s,
+      await showApps(res, s,
         client ? `${client.clientName ?? client.clientId} can no longer see your data.` : '');
     } else if (pathname === SIGN_IN && req.method === 'GET') {
       send(res, 200, signInPage({ action: SIGN_IN }));

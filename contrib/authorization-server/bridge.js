@@ -25,7 +25,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 
-import { exec } from './redis-exec.js';
+import { exec, extendTtl } from './redis-exec.js';
 
 export const DATA_ACCESS_TYPES = ['ONE_TIME', 'THIRTEEN_MONTH', 'RESEARCH_STUDY'];
 
@@ -181,8 +181,7 @@ export class BlueButtonBridge {
       .set(key, JSON.stringify(record), 'EX', expiresIn);
     if (payload.grantId) {
       const index = `${this.#index}grant-tokens:${payload.grantId}`;
-      multi.sadd(index, key)
-        .expire(index, expiresIn, 'NX').expire(index, expiresIn, 'GT');
+      extendTtl(multi.sadd(index, key), index, expiresIn);
     }
     await exec(multi);
   }

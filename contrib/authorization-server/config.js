@@ -30,6 +30,11 @@ function required(env, name) {
   return env[name];
 }
 
+// the registered apps, their redirect URIs on the apps' origin
+export function readClients(file, appOrigin) {
+  return JSON.parse(readFileSync(file, 'utf8').replaceAll('{app_origin}', appOrigin));
+}
+
 export function loadConfig(env) {
   const issuer = required(env, 'BBAS_ISSUER').replace(/\/$/, '');
   const fhirBase = required(env, 'BBAS_FHIR_BASE').replace(/\/$/, '');
@@ -38,8 +43,7 @@ export function loadConfig(env) {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
 
   const clientsFile = env.BBAS_CLIENTS ?? join(here, 'clients.json');
-  const clients = JSON.parse(readFileSync(clientsFile, 'utf8')
-    .replaceAll('{app_origin}', appOrigin));
+  const clients = readClients(clientsFile, appOrigin);
 
   const jwtAlg = env.BBAS_JWT_ALG ?? 'RS256';
   if (!['RS256', 'ES256'].includes(jwtAlg)) {

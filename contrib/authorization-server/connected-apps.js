@@ -39,16 +39,10 @@ export class ConnectedApps {
         await this.#redis.hdel(key, clientId);
         continue;
       }
-      const scopes = new Set(grant.getOIDCScope().split(' '));
-      for (const granted of Object.values(grant.resources ?? {})) {
-        for (const scope of granted.split(' ')) {
-          scopes.add(scope);
-        }
-      }
-      for (const scope of grant.rejected?.resources
-        ? Object.values(grant.rejected.resources).join(' ').split(' ') : []) {
-        scopes.delete(scope);
-      }
+      // granted less declined, as the grant itself reckons it
+      const scopes = new Set([grant.getOIDCScope(),
+        ...Object.keys(grant.resources ?? {}).map((r) => grant.getResourceScope(r)),
+      ].join(' ').split(' '));
       apps.push({
         clientId,
         grantId,

@@ -9,13 +9,22 @@ import { HttpError, readForm, send } from './http.js';
 const PATH = /^\/v2\/o\/interaction\/([A-Za-z0-9_-]{1,64})(\/(login|consent))?$/;
 
 export function interactionRoutes({ current, beneficiaries, connectedApps, log }) {
-  async function details(req, res) {
+  // the interaction this browser's cookie names: the one in the URL, at
+  // the step the form is for (any step for the page itself)
+  async function details(req, res, uid, step) {
+    let d;
     try {
-      return await current().provider.interactionDetails(req, res);
+      d = await current().provider.interactionDetails(req, res);
     } catch (err) {
       throw new HttpError(400, 'This sign-in has expired or was opened in '
         + 'another browser. Go back to the app and connect again.');
     }
+    if (d.uid !== uid || (step && d.prompt.name !== step)) {
+      throw new HttpError(400, step === 'consent'
+        ? 'This authorization does not match this browser.'
+        : 'This sign-in does not match this browser.');
+    }
+    return d;
   }
 
   async function appName(provider, clientId) {
@@ -25,10 +34,7 @@ export function interactionRoutes({ current, beneficiaries, connectedApps, log }
 
   async function show(req, res, uid) {
     const { provider } = current();
-    const d = await details(req, res);
-    if (d.uid !== uid) {
-      throw new HttpError(400, 'This sign-in does not match this browser.');
-    }
+    const d = await details(req, res, uid);
     const name = await appName(provider, d.params.client_id);
     if (d.prompt.name === 'login') {
       send(res, 200, signInPage({
@@ -53,11 +59,8 @@ export function interactionRoutes({ current, beneficiaries, connectedApps, log }
 
   async function login(req, res, uid) {
     const { provider } = current();
-    const d = await details(req, res);
+    const d = await details(req, res, uid, 'login');
     const form = await readForm(req);
-    if (d.uid !== uid || d.prompt.name !== 'login') {
-      throw new HttpError(400, 'This sign-in does not match this browser.');
-    }
     if (form.action === 'cancel') {
       log.info(`interaction ${uid}: sign-in cancelled`);
       await finish(req, res, {
@@ -82,11 +85,8 @@ export function interactionRoutes({ current, beneficiaries, connectedApps, log }
 
   async function consent(req, res, uid) {
     const { provider } = current();
-    const d = await details(req, res);
+    const d = await details(req, res, uid, 'consent');
     const form = await readForm(req);
-    if (d.uid !== uid || d.prompt.name !== 'consent') {
-      throw new HttpError(400, 'This authorization does not match this browser.');
-    }
     const { accountId } = d.session;
     const clientId = d.params.client_id;
 

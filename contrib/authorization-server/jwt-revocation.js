@@ -6,6 +6,7 @@
 import { createLocalJWKSet, jwtVerify } from 'jose';
 
 import { readBody, sameSecret, sendJson } from './http.js';
+import { appOrigin } from './provider.js';
 
 const PRIVATE = ['d', 'p', 'q', 'dp', 'dq', 'qi'];
 
@@ -69,7 +70,7 @@ export function jwtRevocation({ provider, bridge, jwks, log }) {
     const client = await authenticate(req, params);
     const cors = {};
     const origin = req.headers.origin;
-    if (origin && client?.redirectUris.some((uri) => new URL(uri).origin === origin)) {
+    if (origin && client && appOrigin(client, origin)) {
       cors['Access-Control-Allow-Origin'] = origin;
     }
     if (!client) {

@@ -82,17 +82,20 @@ const SEES = {
   offline_access: 'your data until your approval ends, without you signing in again',
 };
 
-export function describeScopes(scopes) {
+function describeScopes(scopes) {
   return scopes.filter((s) => SEES[s]).map((s) => SEES[s]);
 }
 
+function scopeList(scopes) {
+  return `<ul>${describeScopes(scopes).map((s) => `<li>${escape(s)}</li>`).join('')}</ul>`;
+}
+
 export function consentPage({ action, appName, beneficiary, claims, demographics }) {
-  const list = (items) => `<ul>${items.map((s) => `<li>${escape(s)}</li>`).join('')}</ul>`;
   const choice = demographics.length ? `
 <fieldset>
 <legend>Your profile and demographic information</legend>
 <p>The app also asks for:</p>
-${list(describeScopes(demographics))}
+${scopeList(demographics)}
 <div class="choice"><input type="radio" id="share-all" name="demographics" value="share" checked>
 <label for="share-all">Share my claims data and my profile and demographic information</label></div>
 <div class="choice"><input type="radio" id="share-claims" name="demographics" value="decline">
@@ -102,7 +105,7 @@ ${list(describeScopes(demographics))}
 <p>Signed in as ${escape(beneficiary.name)}.</p>
 <form method="post" action="${escape(action)}">
 <p><strong>${escape(appName)}</strong> asks to see:</p>
-${list(describeScopes(claims))}
+${scopeList(claims)}
 ${choice}
 <p>You can revoke this at any time from your connected apps.</p>
 <div class="actions">
@@ -121,7 +124,7 @@ export function connectedAppsPage({ beneficiary, apps, csrf, done, pending }) {
 <h2>${escape(app.name)}</h2>
 <p>Approved ${escape(when(app.approved))}${app.expires ? `, until ${escape(when(app.expires))}` : ', with no end date'} (${escape(app.dataAccessType)}).</p>
 <p>It may see:</p>
-<ul>${describeScopes(app.scopes).map((s) => `<li>${escape(s)}</li>`).join('')}</ul>
+${scopeList(app.scopes)}
 <form method="post" action="/v2/accounts/apps/revoke">
 <input type="hidden" name="csrf" value="${escape(csrf)}">
 <input type="hidden" name="client_id" value="${escape(app.clientId)}">

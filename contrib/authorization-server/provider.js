@@ -61,6 +61,11 @@ function checkClientMetadata(ctx, key, value) {
   }
 }
 
+// CORS from a browser app: only from the origins of its redirect URIs
+export function appOrigin(client, origin) {
+  return client.redirectUris.some((uri) => new URL(uri).origin === origin);
+}
+
 export function makeProvider({
   issuer, fhirBase, fhirAliases = [], clients, jwks, cookieKeys, adapter,
   beneficiaries, accessTokenTtl = 3600, jwtAlg = 'RS256',
@@ -143,9 +148,7 @@ export function makeProvider({
       },
     },
     pkce: { required: () => true },
-    clientBasedCORS(ctx, origin, client) {
-      return client.redirectUris.some((uri) => new URL(uri).origin === origin);
-    },
+    clientBasedCORS: (ctx, origin, client) => appOrigin(client, origin),
     extraTokenClaims(ctx, token) {
       return token.accountId ? { patient: token.accountId } : undefined;
     },

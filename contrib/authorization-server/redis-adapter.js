@@ -7,7 +7,7 @@
 // <prefix>uid:<uid>              a session's id by its uid
 // <prefix>grant-index:<grantId>  the keys of everything issued on a grant
 
-import { exec } from './redis-exec.js';
+import { exec, extendTtl } from './redis-exec.js';
 
 export function redisAdapter(redis, prefix = 'bbas:') {
   return class RedisAdapter {
@@ -28,8 +28,7 @@ export function redisAdapter(redis, prefix = 'bbas:') {
         const index = `${prefix}grant-index:${payload.grantId}`;
         multi.sadd(index, key);
         if (expiresIn) {
-          // the index lives as long as the longest-lived key it names
-          multi.expire(index, expiresIn, 'NX').expire(index, expiresIn, 'GT');
+          extendTtl(multi, index, expiresIn);
         }
       }
 

@@ -10,3 +10,8 @@ export async function exec(multi) {
   }
   return results;
 }
+
+// a set that indexes keys lives as long as the longest-lived of them
+export function extendTtl(multi, key, seconds) {
+  return multi.expire(key, seconds, 'NX').expire(key, seconds, 'GT');
+}
