@@ -41,10 +41,10 @@ export class Beneficiary {
     return this;
   }
 
-  async shot(what) {
+  async shot(what, page = this.page) {
     this.#step += 1;
     const file = join(this.folder, `${String(this.#step).padStart(2, '0')}-${this.name}-${what}.png`);
-    await this.page.screenshot({ path: file, fullPage: true });
+    await page.screenshot({ path: file, fullPage: true });
   }
 
   // the app's launch page, up to the authorization server's sign-in page
@@ -152,10 +152,7 @@ export class Beneficiary {
       await page.waitForURL(/\/v2\/accounts\/apps/);
     }
     this.apps = page;
-    const keep = this.page;
-    this.page = page;
-    await this.shot('connected-apps');
-    this.page = keep;
+    await this.shot('connected-apps', page);
     return page;
   }
 
@@ -164,10 +161,7 @@ export class Beneficiary {
     const page = this.apps ?? await this.connectedApps();
     await page.getByRole('button', { name: `Revoke ${appName}` }).click();
     await page.waitForSelector('.done');
-    const keep = this.page;
-    this.page = page;
-    await this.shot('revoked');
-    this.page = keep;
+    await this.shot('revoked', page);
     await this.page.bringToFront();
     return page.textContent('main');
   }

@@ -17,6 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Redis from 'ioredis';
 
 import { rotateSigningKeys } from '../authorization-server/keys.js';
+import { connected, until } from '../test-support/poll.js';
 
 const top = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const sample = join(top, 'util', 'sample-backend');
@@ -42,23 +43,6 @@ export const BRIEF_CLIENT = {
   access_token_lifetime: 4,
 };
 
-async function until(what, check, ms = 10000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      if (await check()) {
-        return;
-      }
-    } catch {
-      // not yet
-    }
-    if (Date.now() > end) {
-      throw new Error(`${what} did not come up`);
-    }
-    await sleep(50);
-  }
-}
-
 function render(template, values) {
   return readFileSync(template, 'utf8')
     .replace(/@([A-Z_]+)@/g, (m, name) => values[name] ?? m);
@@ -79,8 +63,7 @@ export async function startStack() {
     '--save', '', '--appendonly', 'no', '--daemonize', 'yes', '--dir', dir,
     '--pidfile', join(dir, 'redis.pid'), '--logfile', join(dir, 'redis.log')]);
   const redis = new Redis({ port: PORTS.redis, lazyConnect: true, maxRetriesPerRequest: 1 });
-  redis.on('error', () => {});
-  await until('redis', async () => { await redis.connect(); return true; });
+  await connected(redis);
 
   let auth;
   const startAuth = async () => {

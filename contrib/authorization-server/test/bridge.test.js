@@ -6,14 +6,15 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 import Redis from 'ioredis';
 
 import { BlueButtonBridge, tokenHash } from '../bridge.js';
+import { readClients } from '../config.js';
 import { signingKeys } from '../keys.js';
 import { makeProvider } from '../provider.js';
 import { redisAdapter } from '../redis-adapter.js';
+import { poll } from '../../test-support/poll.js';
 import { LEAST_ACL, startRedis } from './redis-server.js';
 
 const PORT = 6421;
@@ -23,11 +24,6 @@ let server;
 let redis;
 let provider;
 
-
-function clients() {
-  return JSON.parse(readFileSync(new URL('../clients.json', import.meta.url), 'utf8')
-    .replaceAll('{app_origin}', 'http://127.0.0.1:1'));
-}
 
 function connect(options = {}) {
   const r = new Redis({ port: PORT, maxRetriesPerRequest: 1, enableOfflineQueue: false,
@@ -56,7 +52,7 @@ before(async () => {
   provider = makeProvider({
     issuer: 'http://127.0.0.1:1',
     fhirBase: 'http://127.0.0.1:1/v2/fhir',
-    clients: clients(),
+    clients: readClients(new URL('../clients.json', import.meta.url), 'http://127.0.0.1:1'),
     jwks: signingKeys(mkdtempSync(join(tmpdir(), 'bbas-keys.'))),
     cookieKeys: ['test-cookie-key'],
     adapter: redisAdapter(redis),
@@ -141,9 +137,7 @@ test('a revocation Redis refuses is kept, journaled, retried and survives a rest
 
   // a new process with the journal takes it to Redis
   const restarted = bridgeOn(redis, { journal });
-  for (let i = 0; i < 50 && restarted.pending().length; i += 1) {
-    await sleep(50);
-  }
+  await poll(() => restarted.pending().length === 0, 2500);
   assert.equal(restarted.pending().length, 0);
   assert.equal(await server.admin.exists(key), 0);
   assert.deepEqual(JSON.parse(readFileSync(journal, 'utf8')), []);
@@ -158,9 +152,7 @@ test('a refused revocation is retried until Redis takes it', async () => {
   await new (bridge.adapter(redisAdapter(redis)))('AccessToken').destroy('opaque-retry');
   assert.equal(bridge.pending().length, 1);
   await server.admin.call('ACL', 'SETUSER', 'retry', '+del');
-  for (let i = 0; i < 50 && bridge.pending().length; i += 1) {
-    await sleep(50);
-  }
+  await poll(() => bridge.pending().length === 0, 2500);
   assert.equal(bridge.pending().length, 0);
   assert.equal(await server.admin.exists(key), 0);
   user.disconnect();

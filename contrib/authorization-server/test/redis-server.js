@@ -5,9 +5,10 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 import Redis from 'ioredis';
+
+import { connected } from '../../test-support/poll.js';
 
 // the least ACL user of docs/authorization-server.md
 export const LEAST_ACL = ['on', '>secret', '~bb:*', '~bbas:*', '+get', '+mget',
@@ -42,18 +43,7 @@ export async function startRedis({ port, tlsPort, args = [] }) {
     '--save', '', '--appendonly', 'no', '--dir', dir, ...tls, ...args],
   { stdio: 'ignore' });
   const admin = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 1 });
-  admin.on('error', () => {});
-  for (let i = 0; ; i += 1) {
-    try {
-      await admin.connect();
-      break;
-    } catch (err) {
-      if (i > 100) {
-        throw err;
-      }
-      await sleep(50);
-    }
-  }
+  await connected(admin, 'redis-server', 5000);
   return {
     port,
     ca,

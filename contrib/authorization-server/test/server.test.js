@@ -9,10 +9,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 import { tokenHash } from '../bridge.js';
 import { authorize } from '../scripted-authorize.js';
+import { poll, until } from '../../test-support/poll.js';
 import { LEAST_ACL, startRedis } from './redis-server.js';
 
 const REDIS_PORT = 6424;
@@ -37,18 +37,8 @@ before(async () => {
     },
     stdio: 'ignore',
   });
-  for (let i = 0; ; i += 1) {
-    try {
-      if ((await fetch(`${issuer}/.well-known/openid-configuration`)).ok) {
-        break;
-      }
-    } catch (err) {
-      if (i > 100) {
-        throw err;
-      }
-    }
-    await sleep(50);
-  }
+  await until('the authorization server', async () => (
+    await fetch(`${issuer}/.well-known/openid-configuration`)).ok, 5000);
 });
 
 after(async () => {
@@ -122,9 +112,7 @@ test('a revocation Redis refuses: the page says so; taken when Redis allows it',
   assert.equal(await redis.admin.exists(grant), 1);
 
   await acl('+eval');
-  for (let i = 0; i < 60 && await redis.admin.exists(grant); i += 1) {
-    await sleep(50);
-  }
+  await poll(async () => !await redis.admin.exists(grant), 3000);
   assert.equal(await redis.admin.exists(grant), 0);
   const later = await (await fetch(`${issuer}/v2/accounts/apps`, { headers: { cookie } })).text();
   assert.doesNotMatch(later, /has not confirmed it yet/);
