@@ -26,10 +26,10 @@
 #include "ngx_bluebutton_version.h"
 #include "ngx_bluebutton_metrics.h"
 #include "ngx_bluebutton_cache.h"
-#include "ngx_bluebutton_tracking.h"
 #include "ngx_bluebutton_jwks.h"
 #include "ngx_bluebutton_tls.h"
 #include "ngx_bluebutton_sentinel.h"
+#include "ngx_bluebutton_cluster.h"
 
 
 static ngx_int_t ngx_bluebutton_handler(ngx_http_request_t *r);
@@ -64,7 +64,7 @@ static char *ngx_bluebutton_merge_srv_conf(ngx_conf_t *cf, void *parent,
 static void *ngx_bluebutton_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_bluebutton_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
-static ngx_bluebutton_redis_peer_t *ngx_bluebutton_add_peer(ngx_conf_t *cf,
+static ngx_bluebutton_store_t *ngx_bluebutton_add_store(ngx_conf_t *cf,
     ngx_bluebutton_redis_conf_t *rcf);
 static ngx_int_t ngx_bluebutton_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_bluebutton_init_process(ngx_cycle_t *cycle);
@@ -74,6 +74,8 @@ static char *ngx_bluebutton_redis(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_bluebutton_redis_auth(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_bluebutton_redis_cluster(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_bluebutton_redis_sentinel(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_bluebutton_auth_args(ngx_conf_t *cf, ngx_str_t *user,
@@ -307,6 +309,13 @@ static ngx_command_t  ngx_bluebutton_commands[] = {
     { ngx_string("bluebutton_redis_sentinel"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_2MORE,
       ngx_bluebutton_redis_sentinel,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("bluebutton_redis_cluster"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_1MORE,
+      ngx_bluebutton_redis_cluster,
       NGX_HTTP_SRV_CONF_OFFSET,
       0,
       NULL },
@@ -1005,14 +1014,14 @@ ngx_bluebutton_cleanup(void *data)
     /* the request is gone: its reply, if it still comes, is dropped */
 
     if (ctx->cmd) {
-        ngx_bluebutton_redis_cancel(ctx->cmd);
+        ngx_bluebutton_store_cancel(ctx->store, ctx->cmd);
         ctx->cmd = NULL;
     }
 
     for (i = 0; i < ctx->nttl; i++) {
-        if (ctx->ttl_cmds[i]) {
-            ngx_bluebutton_redis_cancel(ctx->ttl_cmds[i]);
-            ctx->ttl_cmds[i] = NULL;
+        if (ctx->ttls[i].cmd) {
+            ngx_bluebutton_store_cancel(ctx->store, ctx->ttls[i].cmd);
+            ctx->ttls[i].cmd = NULL;
         }
     }
 
@@ -1112,8 +1121,8 @@ ngx_bluebutton_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
-    if (ngx_array_init(&bmcf->peers, cf->pool, 2,
-                       sizeof(ngx_bluebutton_redis_peer_t *))
+    if (ngx_array_init(&bmcf->stores, cf->pool, 2,
+                       sizeof(ngx_bluebutton_store_t *))
         != NGX_OK)
     {
         return NULL;
@@ -1142,10 +1151,11 @@ ngx_bluebutton_create_srv_conf(ngx_conf_t *cf)
      *     bscf->redis.user = { 0, NULL };
      *     bscf->redis.password = { 0, NULL };
      *     bscf->redis.sentinel = NULL;
+     *     bscf->redis.cluster = NULL;
      *     bscf->redis.sentinel_user = { 0, NULL };
      *     bscf->redis.sentinel_password = { 0, NULL };
      *     bscf->prefix = { 0, NULL };
-     *     bscf->peer = NULL;
+     *     bscf->store = NULL;
      */
 
     bscf->cache = NGX_CONF_UNSET_PTR;
@@ -1174,7 +1184,7 @@ ngx_bluebutton_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
           || conf->redis.sentinel_password.data != NULL
           || ngx_bluebutton_tls_configured(&conf->tls);
 
-    /* bluebutton_redis or bluebutton_redis_sentinel: one replaces the other */
+    /* bluebutton_redis, _sentinel or _cluster: one replaces the others */
 
     if (conf->redis.addr.data == NULL) {
         conf->redis.addr = prev->redis.addr;
@@ -1182,6 +1192,7 @@ ngx_bluebutton_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->redis.sockaddr = prev->redis.sockaddr;
         conf->redis.socklen = prev->redis.socklen;
         conf->redis.sentinel = prev->redis.sentinel;
+        conf->redis.cluster = prev->redis.cluster;
     }
 
     if (conf->redis.password.data == NULL) {
@@ -1224,10 +1235,18 @@ ngx_bluebutton_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
+    if (conf->redis.cluster && conf->redis.database != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"bluebutton_redis_database\" is %i but a Redis "
+                           "Cluster has database 0 only",
+                           conf->redis.database);
+        return NGX_CONF_ERROR;
+    }
+
     conf->redis.tls = NULL;
 
     if (conf->tls.enable) {
-        if (conf->redis.sentinel == NULL
+        if (conf->redis.sentinel == NULL && conf->redis.cluster == NULL
             && conf->redis.sockaddr->sa_family == AF_UNIX)
         {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -1242,19 +1261,19 @@ ngx_bluebutton_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     if (own) {
-        conf->peer = ngx_bluebutton_add_peer(cf, &conf->redis);
+        conf->store = ngx_bluebutton_add_store(cf, &conf->redis);
 
     } else {
         /* servers that say nothing of Redis share the http-level one */
 
-        if (prev->peer == NULL) {
-            prev->peer = ngx_bluebutton_add_peer(cf, &conf->redis);
+        if (prev->store == NULL) {
+            prev->store = ngx_bluebutton_add_store(cf, &conf->redis);
         }
 
-        conf->peer = prev->peer;
+        conf->store = prev->store;
     }
 
-    if (conf->peer == NULL) {
+    if (conf->store == NULL) {
         return NGX_CONF_ERROR;
     }
 
@@ -1262,34 +1281,27 @@ ngx_bluebutton_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
 }
 
 
-static ngx_bluebutton_redis_peer_t *
-ngx_bluebutton_add_peer(ngx_conf_t *cf, ngx_bluebutton_redis_conf_t *rcf)
+static ngx_bluebutton_store_t *
+ngx_bluebutton_add_store(ngx_conf_t *cf, ngx_bluebutton_redis_conf_t *rcf)
 {
-    ngx_bluebutton_main_conf_t    *bmcf;
-    ngx_bluebutton_redis_peer_t   *peer, **pp;
+    ngx_bluebutton_store_t       *store, **sp;
+    ngx_bluebutton_main_conf_t   *bmcf;
 
     bmcf = ngx_http_conf_get_module_main_conf(cf, ngx_bluebutton_module);
 
-    peer = ngx_pcalloc(cf->pool, sizeof(ngx_bluebutton_redis_peer_t));
-    if (peer == NULL) {
+    store = ngx_bluebutton_store_create(cf, rcf);
+    if (store == NULL) {
         return NULL;
     }
 
-    peer->conf = *rcf;
-    peer->name = rcf->addr;
-
-    if (rcf->tls && ngx_bluebutton_tls_create(cf, rcf->tls) != NGX_OK) {
+    sp = ngx_array_push(&bmcf->stores);
+    if (sp == NULL) {
         return NULL;
     }
 
-    pp = ngx_array_push(&bmcf->peers);
-    if (pp == NULL) {
-        return NULL;
-    }
+    *sp = store;
 
-    *pp = peer;
-
-    return peer;
+    return store;
 }
 
 
@@ -1426,11 +1438,12 @@ ngx_bluebutton_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     if (conf->enable) {
         bscf = ngx_http_conf_get_module_srv_conf(cf, ngx_bluebutton_module);
 
-        if (bscf->peer == NULL) {
+        if (bscf->store == NULL) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "\"bluebutton\" is on but no "
-                               "\"bluebutton_redis\" or "
-                               "\"bluebutton_redis_sentinel\" is "
+                               "\"bluebutton_redis\", "
+                               "\"bluebutton_redis_sentinel\" or "
+                               "\"bluebutton_redis_cluster\" is "
                                "configured for this server");
             return NGX_CONF_ERROR;
         }
@@ -1462,9 +1475,9 @@ ngx_bluebutton_init_module(ngx_cycle_t *cycle)
 static ngx_int_t
 ngx_bluebutton_init_process(ngx_cycle_t *cycle)
 {
-    ngx_uint_t                     i;
-    ngx_bluebutton_main_conf_t    *bmcf;
-    ngx_bluebutton_redis_peer_t  **peers;
+    ngx_uint_t                    i;
+    ngx_bluebutton_store_t      **stores;
+    ngx_bluebutton_main_conf_t   *bmcf;
 
     bmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_bluebutton_module);
 
@@ -1472,21 +1485,10 @@ ngx_bluebutton_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    peers = bmcf->peers.elts;
+    stores = bmcf->stores.elts;
 
-    for (i = 0; i < bmcf->peers.nelts; i++) {
-        peers[i]->log = cycle->log;
-        peers[i]->state = NGX_BLUEBUTTON_REDIS_UNTRIED;
-
-        if (peers[i]->conf.sentinel
-            && ngx_bluebutton_sentinel_init(peers[i], cycle) != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        if (peers[i]->caches
-            && ngx_bluebutton_tracking_init(peers[i], cycle) != NGX_OK)
-        {
+    for (i = 0; i < bmcf->stores.nelts; i++) {
+        if (ngx_bluebutton_store_init_process(stores[i], cycle) != NGX_OK) {
             return NGX_ERROR;
         }
     }
@@ -1498,9 +1500,9 @@ ngx_bluebutton_init_process(ngx_cycle_t *cycle)
 static void
 ngx_bluebutton_exit_process(ngx_cycle_t *cycle)
 {
-    ngx_uint_t                     i;
-    ngx_bluebutton_main_conf_t    *bmcf;
-    ngx_bluebutton_redis_peer_t  **peers;
+    ngx_uint_t                    i;
+    ngx_bluebutton_store_t      **stores;
+    ngx_bluebutton_main_conf_t   *bmcf;
 
     bmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_bluebutton_module);
 
@@ -1508,21 +1510,39 @@ ngx_bluebutton_exit_process(ngx_cycle_t *cycle)
         return;
     }
 
-    peers = bmcf->peers.elts;
+    stores = bmcf->stores.elts;
 
-    for (i = 0; i < bmcf->peers.nelts; i++) {
-        ngx_bluebutton_tracking_exit(peers[i]);
-        ngx_bluebutton_redis_free(peers[i]);
-        ngx_bluebutton_redis_set_state(peers[i],
-                                       NGX_BLUEBUTTON_REDIS_UNTRIED);
-
-        if (peers[i]->sentinel) {
-            ngx_bluebutton_sentinel_exit(peers[i]->sentinel);
-        }
+    for (i = 0; i < bmcf->stores.nelts; i++) {
+        ngx_bluebutton_store_exit_process(stores[i]);
     }
 
     ngx_bluebutton_token_exit();
     bb_jwt_exit();
+}
+
+
+/* bluebutton_redis, _sentinel and _cluster: the one already in the block */
+static char *
+ngx_bluebutton_redis_conflict(ngx_bluebutton_srv_conf_t *bscf)
+{
+    if (bscf->redis.sentinel) {
+        return "cannot be used with \"bluebutton_redis_sentinel\" in the "
+               "same block: give one Redis, its sentinels or a cluster's "
+               "nodes";
+    }
+
+    if (bscf->redis.cluster) {
+        return "cannot be used with \"bluebutton_redis_cluster\" in the "
+               "same block: give one Redis, its sentinels or a cluster's "
+               "nodes";
+    }
+
+    if (bscf->redis.addr.data) {
+        return "cannot be used with \"bluebutton_redis\" in the same block: "
+               "give one Redis, its sentinels or a cluster's nodes";
+    }
+
+    return NGX_CONF_OK;
 }
 
 
@@ -1531,15 +1551,18 @@ ngx_bluebutton_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_bluebutton_srv_conf_t  *bscf = conf;
 
+    char       *rv;
     ngx_str_t  *value;
 
-    if (bscf->redis.sentinel) {
-        return "cannot be used with \"bluebutton_redis_sentinel\" in the "
-               "same block: give Redis' address or its sentinels, not both";
+    if (bscf->redis.addr.data && !bscf->redis.sentinel
+        && !bscf->redis.cluster)
+    {
+        return "is duplicate";
     }
 
-    if (bscf->redis.addr.data) {
-        return "is duplicate";
+    rv = ngx_bluebutton_redis_conflict(bscf);
+    if (rv != NGX_CONF_OK) {
+        return rv;
     }
 
     value = cf->args->elts;
@@ -1553,16 +1576,38 @@ ngx_bluebutton_redis_sentinel(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_bluebutton_srv_conf_t  *bscf = conf;
 
+    char  *rv;
+
     if (bscf->redis.sentinel) {
         return "is duplicate";
     }
 
-    if (bscf->redis.addr.data) {
-        return "cannot be used with \"bluebutton_redis\" in the same block: "
-               "give Redis' address or its sentinels, not both";
+    rv = ngx_bluebutton_redis_conflict(bscf);
+    if (rv != NGX_CONF_OK) {
+        return rv;
     }
 
     return ngx_bluebutton_sentinel_conf(cf, &bscf->redis);
+}
+
+
+static char *
+ngx_bluebutton_redis_cluster(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_bluebutton_srv_conf_t  *bscf = conf;
+
+    char  *rv;
+
+    if (bscf->redis.cluster) {
+        return "is duplicate";
+    }
+
+    rv = ngx_bluebutton_redis_conflict(bscf);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    return ngx_bluebutton_cluster_conf(cf, &bscf->redis);
 }
 
 

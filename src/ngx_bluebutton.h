@@ -21,18 +21,18 @@
 #include "ngx_bluebutton_fhir.h"
 #include "ngx_bluebutton_jwt.h"
 #include "ngx_bluebutton_entry.h"
-#include "ngx_bluebutton_redis.h"
+#include "ngx_bluebutton_store.h"
 
 
 /* keys one read of a lookup names: record and grant, or grant and jti */
-#define NGX_BLUEBUTTON_LOOKUP_KEYS  3
+#define NGX_BLUEBUTTON_LOOKUP_KEYS  NGX_BLUEBUTTON_REDIS_SOURCES
 
 /* hex digits of the token hash shown in logs and $bluebutton_token_hash */
 #define NGX_BLUEBUTTON_HASH_SHOWN  16
 
 
 typedef struct {
-    ngx_array_t                   peers;     /* ngx_bluebutton_redis_peer_t * */
+    ngx_array_t                   stores;    /* ngx_bluebutton_store_t * */
     ngx_int_t                     request_id_index;
     ngx_array_t                  *jwks_uses; /* ngx_bluebutton_jwks_use_t */
 } ngx_bluebutton_main_conf_t;
@@ -55,9 +55,18 @@ typedef struct {
     ngx_bluebutton_redis_conf_t   redis;
     ngx_bluebutton_tls_conf_t     tls;
     ngx_str_t                     prefix;
-    ngx_bluebutton_redis_peer_t  *peer;
+    ngx_bluebutton_store_t       *store;
     ngx_bluebutton_cache_t       *cache;
 } ngx_bluebutton_srv_conf_t;
+
+
+typedef struct ngx_bluebutton_ctx_s  ngx_bluebutton_ctx_t;
+
+/* a PTTL sent ahead of a read */
+typedef struct {
+    ngx_bluebutton_ctx_t         *ctx;
+    ngx_bluebutton_store_cmd_t   *cmd;       /* until it is answered */
+} ngx_bluebutton_ttl_t;
 
 
 typedef struct {
@@ -86,7 +95,7 @@ typedef struct {
 } ngx_bluebutton_loc_conf_t;
 
 
-typedef struct {
+struct ngx_bluebutton_ctx_s {
     ngx_http_request_t           *request;
     ngx_bluebutton_loc_conf_t    *conf;      /* the location checked for */
     ngx_uint_t                    uri_changes; /* and the request's state */
@@ -107,16 +116,17 @@ typedef struct {
     ngx_msec_t                    stale_age;
     ngx_uint_t                    cache_status;
     uint32_t                      cache_policy;
-    uint64_t                      fill_epoch;
     ngx_atomic_uint_t             fill_seq;
+    ngx_bluebutton_redis_sources_t  sources; /* where each key was read */
     ngx_queue_t                   flight;    /* waiting for another lookup */
     ngx_queue_t                   waiters;   /* of this one's */
     ngx_str_t                     token_key; /* of an opaque token */
     ngx_str_t                     grant_key; /* read with a known token */
-    ngx_bluebutton_redis_cmd_t   *cmd;       /* in flight, or NULL */
-    ngx_bluebutton_redis_cmd_t   *ttl_cmds[NGX_BLUEBUTTON_LOOKUP_KEYS];
+    ngx_bluebutton_store_t       *store;     /* asked, for cmd and ttls */
+    ngx_bluebutton_store_cmd_t   *cmd;       /* in flight, or NULL */
+    ngx_bluebutton_ttl_t          ttls[NGX_BLUEBUTTON_LOOKUP_KEYS];
     ngx_uint_t                    nttl;      /* PTTLs ahead of the read */
-    ngx_uint_t                    ttl_next;
+    ngx_uint_t                    ttl_due;   /* not answered yet */
     ngx_msec_t                    ttl_sent;
     ngx_msec_t                    expires;   /* of the first key to expire */
     uint64_t                      asked;     /* when Redis was asked, us */
@@ -131,7 +141,6 @@ typedef struct {
     unsigned                      routed:1;
     unsigned                      jwt:1;
     unsigned                      fill_set:1;
-    unsigned                      fillable:1;
     unsigned                      leading:1;
     unsigned                      joined:1;
     unsigned                      flown:1;
@@ -141,7 +150,7 @@ typedef struct {
     unsigned                      expires_set:1;
     unsigned                      jwt_peeked:1;
     unsigned                      ttl_unknown:1;
-} ngx_bluebutton_ctx_t;
+};
 
 
 extern ngx_module_t  ngx_bluebutton_module;

@@ -10,11 +10,14 @@
  * JWT's revocation key.  A key invalidation removes every entry whose key
  * has the same 32-bit hash; a collision only costs a re-read.
  *
- * An entry is served as a hit only while the invalidation feed of the
- * worker that filled it is the one that was up when it was filled: each
- * worker has a slot with its feed's epoch, moved on at every loss.  A
- * reload starts a new generation; entries of another generation are
- * never served (the old workers' configuration differs).
+ * An entry is served as a hit only while the invalidation feeds that
+ * cover the keys it was read from are the ones that were up when it was
+ * filled: each worker has a slot with the epoch of the feed of each node
+ * it reads from (one Redis, or a cluster's primaries), moved on at every
+ * loss.  A slot of a cluster moved to another primary drops the entries
+ * whose keys were read in that slot from the primary it left.  A reload
+ * starts a new generation; entries of another generation are never
+ * served (the old workers' configuration differs).
  *
  * A read that was in flight while any invalidation arrived does not fill:
  * its answer may predate the change that the invalidation announced.
@@ -22,7 +25,7 @@
 
 #include "ngx_bluebutton_cache.h"
 #include "ngx_bluebutton_entry.h"
-#include "ngx_bluebutton_lookup.h"
+#include "ngx_bluebutton_keyspace.h"
 #include "ngx_bluebutton_metrics.h"
 
 
@@ -33,6 +36,10 @@
 typedef struct {
     ngx_rbtree_node_t              node;      /* key: crc32 of a Redis key */
     void                          *entry;
+    uint64_t                       epoch;     /* of the feed covering it */
+    uint32_t                       node_id;   /* where it was read */
+    uint16_t                       slot;
+    uint8_t                        feed;      /* the node's index */
 } ngx_bluebutton_cache_key_t;
 
 
@@ -44,7 +51,6 @@ typedef struct {
     u_char                         token_hash[64];
     ngx_uint_t                     cycle;
     ngx_uint_t                     worker;
-    uint64_t                       epoch;
     uint32_t                       policy;
     ngx_uint_t                     kind;
     ngx_uint_t                     allow;     /* may be served stale */
@@ -60,8 +66,7 @@ typedef struct {
 
 typedef struct {
     ngx_uint_t                     cycle;
-    uint64_t                       epoch;
-    ngx_uint_t                     up;
+    ngx_bluebutton_cache_epoch_t  *nodes;     /* in the zone, per node */
 } ngx_bluebutton_cache_feed_t;
 
 
@@ -244,17 +249,17 @@ ngx_bluebutton_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 char *
 ngx_bluebutton_cache_bind(ngx_conf_t *cf, ngx_bluebutton_srv_conf_t *bscf)
 {
+    ngx_bluebutton_store_t   *store;
     ngx_bluebutton_cache_t   *cache, **cp;
-    ngx_bluebutton_redis_peer_t  *peer;
 
     cache = bscf->cache;
-    peer = bscf->peer;
+    store = bscf->store;
 
-    if (cache == NULL || peer == NULL) {
+    if (cache == NULL || store == NULL) {
         return NGX_CONF_OK;
     }
 
-    if (cache->peer == peer
+    if (cache->store == store
         && cache->prefix.len == bscf->prefix.len
         && ngx_strncmp(cache->prefix.data, bscf->prefix.data,
                        bscf->prefix.len) == 0)
@@ -262,7 +267,7 @@ ngx_bluebutton_cache_bind(ngx_conf_t *cf, ngx_bluebutton_srv_conf_t *bscf)
         return NGX_CONF_OK;
     }
 
-    if (cache->peer) {
+    if (cache->store) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "cache zone \"%V\" is used with another "
                            "\"bluebutton_redis\" or "
@@ -271,18 +276,18 @@ ngx_bluebutton_cache_bind(ngx_conf_t *cf, ngx_bluebutton_srv_conf_t *bscf)
         return NGX_CONF_ERROR;
     }
 
-    cache->peer = peer;
+    cache->store = store;
     cache->prefix = bscf->prefix;
 
-    if (peer->caches == NULL) {
-        peer->caches = ngx_array_create(cf->pool, 1,
-                                        sizeof(ngx_bluebutton_cache_t *));
-        if (peer->caches == NULL) {
+    if (store->caches == NULL) {
+        store->caches = ngx_array_create(cf->pool, 1,
+                                         sizeof(ngx_bluebutton_cache_t *));
+        if (store->caches == NULL) {
             return NGX_CONF_ERROR;
         }
     }
 
-    cp = ngx_array_push(peer->caches);
+    cp = ngx_array_push(store->caches);
     if (cp == NULL) {
         return NGX_CONF_ERROR;
     }
@@ -443,19 +448,32 @@ ngx_bluebutton_cache_lookup(ngx_bluebutton_cache_t *cache, u_char *token_hash)
 }
 
 
-/* the feed that would have announced a change to the entry is still up */
+/* the feeds that would have announced a change to the entry are still up */
 static ngx_uint_t
 ngx_bluebutton_cache_trusted(ngx_bluebutton_cache_t *cache,
     ngx_bluebutton_cache_node_t *cn)
 {
-    ngx_bluebutton_cache_feed_t  *feed;
+    ngx_uint_t                     i;
+    ngx_bluebutton_cache_feed_t   *feed;
+    ngx_bluebutton_cache_epoch_t  *e;
 
     feed = &cache->sh->feeds[cn->worker];
 
-    return cn->cycle == cache->cycle
-           && feed->cycle == cn->cycle
-           && feed->epoch == cn->epoch
-           && feed->up;
+    if (cn->cycle != cache->cycle || feed->cycle != cn->cycle
+        || feed->nodes == NULL)
+    {
+        return 0;
+    }
+
+    for (i = 0; i < cn->nkeys; i++) {
+        e = &feed->nodes[cn->keys[i].feed];
+
+        if (!e->up || e->epoch != cn->keys[i].epoch) {
+            return 0;
+        }
+    }
+
+    return 1;
 }
 
 
@@ -472,7 +490,7 @@ ngx_bluebutton_cache_find(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
 
     cache = bscf->cache;
 
-    if (cache == NULL || cache->peer == NULL || cache->peer->untrackable) {
+    if (cache == NULL || cache->store == NULL || cache->untrackable) {
         ctx->cache_status = NGX_BLUEBUTTON_CACHE_BYPASS;
         return;
     }
@@ -555,8 +573,7 @@ void
 ngx_bluebutton_cache_sending(ngx_bluebutton_ctx_t *ctx,
     ngx_bluebutton_srv_conf_t *bscf)
 {
-    ngx_bluebutton_cache_t       *cache;
-    ngx_bluebutton_redis_peer_t  *peer;
+    ngx_bluebutton_cache_t  *cache;
 
     cache = bscf->cache;
 
@@ -565,11 +582,7 @@ ngx_bluebutton_cache_sending(ngx_bluebutton_ctx_t *ctx,
         return;
     }
 
-    peer = cache->peer;
-
     ctx->fill_set = 1;
-    ctx->fillable = peer->tracking_sent;
-    ctx->fill_epoch = peer->epoch;
     ctx->fill_seq = cache->sh->invalidations;
 }
 
@@ -582,30 +595,29 @@ ngx_bluebutton_cache_fill(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
     size_t                        len;
     time_t                        ends;
     ngx_str_t                     keys[NGX_BLUEBUTTON_CACHE_KEYS];
-    ngx_uint_t                    i, nkeys, worker;
-    ngx_msec_t                    ttl;
-    bb_entry_t                   *e;
-    ngx_bluebutton_cache_t       *cache;
-    ngx_bluebutton_cache_node_t  *cn;
-    ngx_bluebutton_redis_peer_t  *peer;
+    uint32_t                        crc;
+    ngx_uint_t                      i, j, nkeys, worker;
+    ngx_msec_t                      ttl;
+    bb_entry_t                     *e;
+    ngx_bluebutton_cache_t         *cache;
+    ngx_bluebutton_cache_node_t    *cn;
+    ngx_bluebutton_redis_source_t  *src[NGX_BLUEBUTTON_CACHE_KEYS];
 
     cache = bscf->cache;
     e = ctx->entry;
 
-    if (cache == NULL || e == NULL || !ctx->fillable || ctx->ttl_unknown
+    if (cache == NULL || e == NULL || !ctx->fill_set || ctx->ttl_unknown
+        || ctx->ttl_due
         || (ctx->expires_set
             && (ngx_msec_int_t) (ctx->expires - ngx_current_msec) <= 0))
     {
         return;
     }
 
-    peer = cache->peer;
     ttl = e->found ? cache->ttl : cache->negative_ttl;
     worker = ngx_worker;
 
-    if (ttl == 0 || !peer->tracking || peer->epoch != ctx->fill_epoch
-        || worker >= NGX_BLUEBUTTON_CACHE_WORKERS)
-    {
+    if (ttl == 0 || worker >= NGX_BLUEBUTTON_CACHE_WORKERS) {
         return;
     }
 
@@ -619,6 +631,31 @@ ngx_bluebutton_cache_fill(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
                                       keys);
     if (nkeys == 0) {
         return;
+    }
+
+    /*
+     * Each key was read on a connection whose tracking was sent before
+     * the read, is confirmed now, and was not lost in between.
+     */
+
+    for (i = 0; i < nkeys; i++) {
+        crc = ngx_crc32_short(keys[i].data, keys[i].len);
+        src[i] = NULL;
+
+        for (j = 0; j < ctx->sources.n; j++) {
+            if (ctx->sources.src[j].key == crc) {
+                src[i] = &ctx->sources.src[j];
+                break;
+            }
+        }
+
+        if (src[i] == NULL || !src[i]->tracked
+            || src[i]->node >= NGX_BLUEBUTTON_CACHE_NODES
+            || !cache->nodes[src[i]->node].up
+            || cache->nodes[src[i]->node].epoch != src[i]->epoch)
+        {
+            return;
+        }
     }
 
     len = bb_entry_size(e);
@@ -649,7 +686,6 @@ ngx_bluebutton_cache_fill(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
     cn->node.key = ngx_bluebutton_cache_token_key(ctx->token_hash);
     cn->cycle = cache->cycle;
     cn->worker = worker;
-    cn->epoch = ctx->fill_epoch;
     cn->policy = ctx->cache_policy;
     cn->kind = e->kind;
     cn->found = e->found;
@@ -662,8 +698,12 @@ ngx_bluebutton_cache_fill(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
     cn->nkeys = nkeys;
 
     for (i = 0; i < nkeys; i++) {
-        cn->keys[i].node.key = ngx_crc32_short(keys[i].data, keys[i].len);
+        cn->keys[i].node.key = src[i]->key;
         cn->keys[i].entry = cn;
+        cn->keys[i].epoch = src[i]->epoch;
+        cn->keys[i].node_id = src[i]->node_id;
+        cn->keys[i].slot = (uint16_t) src[i]->slot;
+        cn->keys[i].feed = (uint8_t) src[i]->node;
         ngx_rbtree_insert(&cache->sh->keys, &cn->keys[i].node);
     }
 
@@ -693,8 +733,7 @@ ngx_bluebutton_cache_keys(ngx_bluebutton_ctx_t *ctx, ngx_str_t *prefix,
 
     if (e->kind == BB_ENTRY_OPAQUE) {
         keys[n].data = p;
-        p = ngx_slprintf(p, last, "%Vtoken:%*s", prefix, (size_t) 64,
-                         ctx->token_hash);
+        p = ngx_bluebutton_token_key(p, last, prefix, ctx->token_hash);
         keys[n].len = p - keys[n].data;
         n++;
     }
@@ -708,7 +747,7 @@ ngx_bluebutton_cache_keys(ngx_bluebutton_ctx_t *ctx, ngx_str_t *prefix,
 
         if (e->kind == BB_ENTRY_JWT && e->token.jti[0]) {
             keys[n].data = p;
-            p = ngx_slprintf(p, last, "%Vrevoked:%s", prefix, e->token.jti);
+            p = ngx_bluebutton_revoked_key(p, last, prefix, e->token.jti);
             keys[n].len = p - keys[n].data;
             n++;
         }
@@ -835,16 +874,22 @@ ngx_bluebutton_cache_flush(ngx_bluebutton_cache_t *cache)
 
 
 void
-ngx_bluebutton_cache_feed(ngx_bluebutton_cache_t *cache, uint64_t epoch,
-    ngx_uint_t up)
+ngx_bluebutton_cache_feed(ngx_bluebutton_cache_t *cache, ngx_uint_t node,
+    uint64_t epoch, ngx_uint_t up)
 {
-    ngx_queue_t                  *q, *next;
-    ngx_bluebutton_cache_feed_t  *feed;
-    ngx_bluebutton_cache_node_t  *cn;
+    ngx_uint_t                     i, drop;
+    ngx_queue_t                   *q, *next;
+    ngx_bluebutton_cache_feed_t   *feed;
+    ngx_bluebutton_cache_node_t   *cn;
 
-    if (ngx_worker >= NGX_BLUEBUTTON_CACHE_WORKERS || cache->sh == NULL) {
+    if (ngx_worker >= NGX_BLUEBUTTON_CACHE_WORKERS || cache->sh == NULL
+        || node >= NGX_BLUEBUTTON_CACHE_NODES)
+    {
         return;
     }
+
+    cache->nodes[node].epoch = epoch;
+    cache->nodes[node].up = up;
 
     ngx_shmtx_lock(&cache->shpool->mutex);
 
@@ -856,9 +901,25 @@ ngx_bluebutton_cache_feed(ngx_bluebutton_cache_t *cache, uint64_t epoch,
         goto done;
     }
 
-    feed->cycle = cache->cycle;
-    feed->epoch = epoch;
-    feed->up = up;
+    if (feed->nodes == NULL) {
+        /* kept for the worker's slot across reloads: never freed */
+        feed->nodes = ngx_slab_calloc_locked(cache->shpool,
+                                             NGX_BLUEBUTTON_CACHE_NODES
+                                             * sizeof(
+                                                 ngx_bluebutton_cache_epoch_t));
+        if (feed->nodes == NULL) {
+            goto done;
+        }
+    }
+
+    if (feed->cycle != cache->cycle) {
+        ngx_memzero(feed->nodes, NGX_BLUEBUTTON_CACHE_NODES
+                                 * sizeof(ngx_bluebutton_cache_epoch_t));
+        feed->cycle = cache->cycle;
+    }
+
+    feed->nodes[node].epoch = epoch;
+    feed->nodes[node].up = up;
 
     cache->sh->invalidations++;
 
@@ -867,9 +928,9 @@ ngx_bluebutton_cache_feed(ngx_bluebutton_cache_t *cache, uint64_t epoch,
     }
 
     /*
-     * Back: what this worker filled before the loss may have missed its
-     * invalidation; kept for stale_if_error while the feed was down, it
-     * goes now.
+     * Back: what this worker read on the node before the loss may have
+     * missed its invalidation; kept for stale_if_error while the feed was
+     * down, it goes now.
      */
 
     for (q = ngx_queue_head(&cache->sh->lru);
@@ -879,7 +940,19 @@ ngx_bluebutton_cache_feed(ngx_bluebutton_cache_t *cache, uint64_t epoch,
         next = ngx_queue_next(q);
         cn = ngx_queue_data(q, ngx_bluebutton_cache_node_t, queue);
 
-        if (cn->worker == ngx_worker && cn->epoch != epoch) {
+        if (cn->worker != ngx_worker) {
+            continue;
+        }
+
+        drop = 0;
+
+        for (i = 0; i < cn->nkeys; i++) {
+            if (cn->keys[i].feed == node && cn->keys[i].epoch != epoch) {
+                drop = 1;
+            }
+        }
+
+        if (drop) {
             ngx_bluebutton_cache_delete(cache, cn);
         }
     }
@@ -890,13 +963,74 @@ done:
 }
 
 
+void
+ngx_bluebutton_cache_untrackable(ngx_bluebutton_cache_t *cache,
+    ngx_uint_t refused)
+{
+    if (refused) {
+        cache->untrackable++;
+
+    } else if (cache->untrackable) {
+        cache->untrackable--;
+    }
+}
+
+
+void
+ngx_bluebutton_cache_moved(ngx_bluebutton_cache_t *cache,
+    const uint32_t *moved)
+{
+    ngx_uint_t                    i, n, drop;
+    ngx_queue_t                  *q, *next;
+    ngx_bluebutton_cache_node_t  *cn;
+
+    if (cache->sh == NULL) {
+        return;
+    }
+
+    n = 0;
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+
+    /* a read in flight may have gone to the primary the slot left */
+    cache->sh->invalidations++;
+
+    for (q = ngx_queue_head(&cache->sh->lru);
+         q != ngx_queue_sentinel(&cache->sh->lru);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        cn = ngx_queue_data(q, ngx_bluebutton_cache_node_t, queue);
+
+        drop = 0;
+
+        for (i = 0; i < cn->nkeys; i++) {
+            if (cn->keys[i].node_id
+                && moved[cn->keys[i].slot] == cn->keys[i].node_id)
+            {
+                drop = 1;
+            }
+        }
+
+        if (drop) {
+            ngx_bluebutton_cache_delete(cache, cn);
+            n++;
+        }
+    }
+
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+
+    ngx_bluebutton_metrics_cache_event(NGX_BLUEBUTTON_CACHE_INVALIDATED, n);
+}
+
+
 ngx_uint_t
 ngx_bluebutton_cache_entries(ngx_http_request_t *r)
 {
-    ngx_uint_t                     i, j, n;
-    ngx_bluebutton_cache_t       **caches;
-    ngx_bluebutton_main_conf_t    *bmcf;
-    ngx_bluebutton_redis_peer_t  **peers;
+    ngx_uint_t                   i, j, n;
+    ngx_bluebutton_store_t     **stores;
+    ngx_bluebutton_cache_t     **caches;
+    ngx_bluebutton_main_conf_t  *bmcf;
 
     bmcf = ngx_http_get_module_main_conf(r, ngx_bluebutton_module);
 
@@ -904,19 +1038,19 @@ ngx_bluebutton_cache_entries(ngx_http_request_t *r)
         return 0;
     }
 
-    /* a zone belongs to one Redis: each is counted once */
+    /* a zone belongs to one store: each is counted once */
 
     n = 0;
-    peers = bmcf->peers.elts;
+    stores = bmcf->stores.elts;
 
-    for (i = 0; i < bmcf->peers.nelts; i++) {
-        if (peers[i]->caches == NULL) {
+    for (i = 0; i < bmcf->stores.nelts; i++) {
+        if (stores[i]->caches == NULL) {
             continue;
         }
 
-        caches = peers[i]->caches->elts;
+        caches = stores[i]->caches->elts;
 
-        for (j = 0; j < peers[i]->caches->nelts; j++) {
+        for (j = 0; j < stores[i]->caches->nelts; j++) {
             n += caches[j]->sh->entries;
         }
     }

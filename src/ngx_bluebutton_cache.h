@@ -26,7 +26,16 @@ typedef enum {
 } ngx_bluebutton_cache_status_e;
 
 
+/* the nodes of one store whose reads a worker may cache */
+#define NGX_BLUEBUTTON_CACHE_NODES  128
+
+
 typedef struct ngx_bluebutton_cache_sh_s  ngx_bluebutton_cache_sh_t;
+
+typedef struct {
+    uint64_t                       epoch;
+    ngx_uint_t                     up;
+} ngx_bluebutton_cache_epoch_t;
 
 struct ngx_bluebutton_cache_s {
     ngx_shm_zone_t                *shm_zone;
@@ -34,16 +43,20 @@ struct ngx_bluebutton_cache_s {
     ngx_slab_pool_t               *shpool;
     ngx_msec_t                     ttl;
     ngx_msec_t                     negative_ttl;
-    ngx_bluebutton_redis_peer_t   *peer;      /* the one Redis it caches */
+    ngx_bluebutton_store_t        *store;     /* the one store it caches */
     ngx_str_t                      prefix;
     ngx_uint_t                     cycle;     /* this configuration's */
+
+    /* this worker's feeds, as last told to the zone */
+    ngx_bluebutton_cache_epoch_t   nodes[NGX_BLUEBUTTON_CACHE_NODES];
+    ngx_uint_t                     untrackable;  /* nodes that refuse */
 };
 
 
 char *ngx_bluebutton_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
-/* binds the server's cache to its Redis; at most one Redis per zone */
+/* binds the server's cache to its store; at most one store per zone */
 char *ngx_bluebutton_cache_bind(ngx_conf_t *cf,
     ngx_bluebutton_srv_conf_t *bscf);
 
@@ -56,7 +69,7 @@ void ngx_bluebutton_cache_find(ngx_http_request_t *r,
     ngx_bluebutton_ctx_t *ctx, ngx_bluebutton_srv_conf_t *bscf,
     ngx_uint_t kind, uint32_t policy, ngx_msec_t stale_if_error);
 
-/* before a lookup is sent: whether, and as of when, it may fill */
+/* before a lookup is sent: as of when it may fill */
 void ngx_bluebutton_cache_sending(ngx_bluebutton_ctx_t *ctx,
     ngx_bluebutton_srv_conf_t *bscf);
 
@@ -72,12 +85,23 @@ void ngx_bluebutton_cache_invalidate(ngx_bluebutton_cache_t *cache,
 void ngx_bluebutton_cache_flush(ngx_bluebutton_cache_t *cache);
 
 /*
- * This worker's invalidation feed came up or went down.  Entries filled
- * by this worker before a loss are not served until it comes back, and
- * are dropped then.
+ * The invalidation feed of this worker's connection to a node came up or
+ * went down.  Entries read on it before a loss are not served until it
+ * comes back, and are dropped then.
  */
 void ngx_bluebutton_cache_feed(ngx_bluebutton_cache_t *cache,
-    uint64_t epoch, ngx_uint_t up);
+    ngx_uint_t node, uint64_t epoch, ngx_uint_t up);
+
+/* a node refuses to track keys (1), or tracks them again (0) */
+void ngx_bluebutton_cache_untrackable(ngx_bluebutton_cache_t *cache,
+    ngx_uint_t refused);
+
+/*
+ * Slots of a cluster moved: moved[slot] is the id of the primary the slot
+ * left (0: not moved); what was read there is dropped.
+ */
+void ngx_bluebutton_cache_moved(ngx_bluebutton_cache_t *cache,
+    const uint32_t *moved);
 
 const char *ngx_bluebutton_cache_status_name(ngx_uint_t status);
 

@@ -20,6 +20,7 @@
 
 #include "ngx_bluebutton_lookup.h"
 #include "ngx_bluebutton_cache.h"
+#include "ngx_bluebutton_keyspace.h"
 #include "ngx_bluebutton_memo.h"
 #include "ngx_bluebutton_metrics.h"
 
@@ -135,8 +136,11 @@ ngx_bluebutton_lookup_start(ngx_http_request_t *r,
     }
 
     ctx->token_key.data = key;
-    ctx->token_key.len = ngx_sprintf(key, "%Vtoken:%*s", &bscf->prefix,
-                                     (size_t) 64, ctx->token_hash)
+    ctx->token_key.len = ngx_bluebutton_token_key(key,
+                                                  key + bscf->prefix.len
+                                                  + sizeof("token:") - 1 + 64,
+                                                  &bscf->prefix,
+                                                  ctx->token_hash)
                          - key;
 
     memo = bb_memo_find((const char *) ctx->token_hash);
@@ -145,7 +149,7 @@ ngx_bluebutton_lookup_start(ngx_http_request_t *r,
         return ngx_bluebutton_lookup_pair(r, ctx, bscf, memo);
     }
 
-    if (bscf->cache) {
+    if (bscf->cache || bscf->store->conf.cluster) {
         return ngx_bluebutton_lookup_plain(r, ctx, bscf);
     }
 
@@ -156,7 +160,8 @@ ngx_bluebutton_lookup_start(ngx_http_request_t *r,
 /*
  * With a cache, reads are plain GETs: Redis tracks the keys a script
  * reads only when they are passed as its KEYS, and the grant's key is
- * known only from the record.  The record first, then its grant.
+ * known only from the record.  So on a cluster too, where the record and
+ * the grant sit in different slots.  The record first, then its grant.
  */
 static ngx_int_t
 ngx_bluebutton_lookup_plain(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
@@ -334,8 +339,9 @@ ngx_bluebutton_lookup_pair_reply(void *data, redisReply *reply,
         ctx->eval_sent = 1;
         bscf = ngx_http_get_module_srv_conf(r, ngx_bluebutton_module);
 
-        if ((bscf->cache ? ngx_bluebutton_lookup_plain(r, ctx, bscf)
-                         : ngx_bluebutton_lookup_send(r, ctx, bscf, 1))
+        if ((bscf->cache || bscf->store->conf.cluster
+             ? ngx_bluebutton_lookup_plain(r, ctx, bscf)
+             : ngx_bluebutton_lookup_send(r, ctx, bscf, 1))
             == NGX_AGAIN)
         {
             return;
@@ -686,16 +692,17 @@ ngx_bluebutton_lookup_jwt_start(ngx_http_request_t *r,
     ngx_bluebutton_ctx_t *ctx, ngx_bluebutton_srv_conf_t *bscf)
 {
     int          argc;
+    size_t       len, argvlen[3];
     u_char      *revoked;
-    size_t       argvlen[3];
     ngx_str_t    grant;
     const char  *argv[3];
     bb_token_t  *t;
 
     t = ctx->token;
 
-    revoked = ngx_pnalloc(r->pool, bscf->prefix.len + sizeof("revoked:") - 1
-                                   + ngx_strlen(t->jti));
+    len = bscf->prefix.len + sizeof("revoked:") - 1 + ngx_strlen(t->jti);
+
+    revoked = ngx_pnalloc(r->pool, len);
 
     if (revoked == NULL
         || ngx_bluebutton_lookup_grant_key(r, &bscf->prefix, t->client_id,
@@ -714,8 +721,8 @@ ngx_bluebutton_lookup_jwt_start(ngx_http_request_t *r,
 
     if (t->jti[0]) {
         argv[argc] = (const char *) revoked;
-        argvlen[argc++] = ngx_sprintf(revoked, "%Vrevoked:%s", &bscf->prefix,
-                                      t->jti)
+        argvlen[argc++] = ngx_bluebutton_revoked_key(revoked, revoked + len,
+                                                     &bscf->prefix, t->jti)
                           - revoked;
     }
 
@@ -778,14 +785,6 @@ ngx_bluebutton_lookup_jwt_done(ngx_http_request_t *r,
 }
 
 
-u_char *
-ngx_bluebutton_grant_key(u_char *p, u_char *last, ngx_str_t *prefix,
-    const char *client, const char *patient)
-{
-    return ngx_slprintf(p, last, "%Vgrant:%s:%s", prefix, client, patient);
-}
-
-
 static ngx_int_t
 ngx_bluebutton_lookup_grant_key(ngx_http_request_t *r, ngx_str_t *prefix,
     const char *client, const char *patient, ngx_str_t *key)
@@ -828,8 +827,10 @@ ngx_bluebutton_lookup_ask(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
         return ngx_bluebutton_lookup_unavailable(r, ctx, err);
     }
 
-    ctx->cmd = ngx_bluebutton_redis_command(bscf->peer, r->connection->log,
+    ctx->store = bscf->store;
+    ctx->cmd = ngx_bluebutton_store_command(bscf->store, r->connection->log,
                                             handler, ctx, argc, argv, argvlen,
+                                            bscf->cache ? &ctx->sources : NULL,
                                             &err);
     if (ctx->cmd == NULL) {
         return ngx_bluebutton_lookup_unavailable(r, ctx, err);
@@ -859,14 +860,15 @@ ngx_bluebutton_lookup_ttls(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
     ngx_bluebutton_srv_conf_t *bscf, int argc, const char **argv,
     const size_t *argvlen, const char **err)
 {
-    int                          i;
-    size_t                       len[2];
-    const char                  *ttl[2];
-    ngx_bluebutton_redis_cmd_t  *cmd;
+    int                    i;
+    size_t                 len[2];
+    const char            *ttl[2];
+    ngx_bluebutton_ttl_t  *t;
 
+    ctx->store = bscf->store;
     ctx->ttl_sent = ngx_current_msec;
     ctx->nttl = 0;
-    ctx->ttl_next = 0;
+    ctx->ttl_due = 0;
 
     ttl[0] = "PTTL";
     len[0] = 4;
@@ -875,14 +877,21 @@ ngx_bluebutton_lookup_ttls(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
         ttl[1] = argv[i];
         len[1] = argvlen[i];
 
-        cmd = ngx_bluebutton_redis_command(bscf->peer, r->connection->log,
-                                           ngx_bluebutton_lookup_ttl_reply,
-                                           ctx, 2, ttl, len, err);
-        if (cmd == NULL) {
+        t = &ctx->ttls[ctx->nttl];
+        t->ctx = ctx;
+
+        /* on a cluster to the key's primary, where its read goes next */
+
+        t->cmd = ngx_bluebutton_store_command(bscf->store,
+                                              r->connection->log,
+                                              ngx_bluebutton_lookup_ttl_reply,
+                                              t, 2, ttl, len, NULL, err);
+        if (t->cmd == NULL) {
             return NGX_ERROR;
         }
 
-        ctx->ttl_cmds[ctx->nttl++] = cmd;
+        ctx->nttl++;
+        ctx->ttl_due++;
     }
 
     return NGX_OK;
@@ -893,15 +902,16 @@ static void
 ngx_bluebutton_lookup_ttl_reply(void *data, redisReply *reply,
     const char *err)
 {
-    ngx_bluebutton_ctx_t  *ctx = data;
+    ngx_bluebutton_ttl_t  *t = data;
 
-    ngx_msec_t  at;
+    ngx_msec_t             at;
+    ngx_bluebutton_ctx_t  *ctx;
 
     static ngx_uint_t  logged;
 
-    if (ctx->ttl_next < ctx->nttl) {
-        ctx->ttl_cmds[ctx->ttl_next++] = NULL;
-    }
+    ctx = t->ctx;
+    t->cmd = NULL;
+    ctx->ttl_due--;
 
     if (reply == NULL || reply->type != REDIS_REPLY_INTEGER) {
         /* not known, so not cached: the read itself still decides */

@@ -26,7 +26,6 @@
 #include <ngx_event_connect.h>
 
 #include "ngx_bluebutton_redis.h"
-#include "ngx_bluebutton_sentinel.h"
 #include "ngx_bluebutton_metrics.h"
 
 
@@ -194,6 +193,44 @@ ngx_bluebutton_redis_open(ngx_bluebutton_redis_peer_t *peer)
 
 
 void
+ngx_bluebutton_redis_source(ngx_bluebutton_redis_peer_t *peer,
+    ngx_bluebutton_redis_sources_t *sources, const char *key, size_t len,
+    ngx_uint_t slot, uint32_t node_id)
+{
+    uint32_t                        crc;
+    ngx_uint_t                      i;
+    ngx_bluebutton_redis_source_t  *src;
+
+    crc = ngx_crc32_short((u_char *) key, len);
+
+    for (i = 0; i < sources->n; i++) {
+        if (sources->src[i].key == crc) {
+            break;
+        }
+    }
+
+    if (i == NGX_BLUEBUTTON_REDIS_SOURCES) {
+        return;
+    }
+
+    if (i == sources->n) {
+        sources->n++;
+    }
+
+    /* a redirected read is recorded where it went last */
+
+    src = &sources->src[i];
+
+    src->key = crc;
+    src->node_id = node_id;
+    src->epoch = peer->epoch;
+    src->node = peer->node;
+    src->slot = slot;
+    src->tracked = peer->tracking_sent;
+}
+
+
+void
 ngx_bluebutton_redis_cancel(ngx_bluebutton_redis_cmd_t *cmd)
 {
     cmd->data = NULL;
@@ -273,8 +310,9 @@ ngx_bluebutton_redis_connect(ngx_bluebutton_redis_peer_t *peer,
     }
 
     /* a subscriber is told of many keys at once; a command's reply is small */
-    bb_resp_init(&peer->resp, peer->on_message ? &bb_resp_subscriber_limits
-                                               : &bb_resp_command_limits);
+    bb_resp_init(&peer->resp, peer->limits ? peer->limits
+                              : peer->on_message ? &bb_resp_subscriber_limits
+                              : &bb_resp_command_limits);
 
     peer->open = 1;
     peer->connected = 0;
@@ -297,9 +335,9 @@ ngx_bluebutton_redis_connect(ngx_bluebutton_redis_peer_t *peer,
         peer->on_connect(peer);
     }
 
-    if (peer->sentinel) {
-        /* connected by the sentinel client once it knows the primary */
-        ngx_bluebutton_sentinel_want(peer->sentinel, peer);
+    if (peer->locate) {
+        /* connected by the topology above once it knows the address */
+        peer->locate(peer);
 
     } else {
         ngx_bluebutton_redis_connect_to(peer, peer->conf.sockaddr,
@@ -330,7 +368,7 @@ ngx_bluebutton_redis_connect_to(ngx_bluebutton_redis_peer_t *peer,
         return;
     }
 
-    /* the sentinel client may name another primary while this one lives */
+    /* the topology above may name another address while this one lives */
 
     ngx_memcpy(peer->sockaddr_copy, sockaddr, socklen);
     peer->sockaddr = (struct sockaddr *) peer->sockaddr_copy;
@@ -630,9 +668,9 @@ ngx_bluebutton_redis_handshake(ngx_bluebutton_redis_peer_t *peer)
                                        peer, 2, argv, argvlen));
     }
 
-    if (peer->sentinel) {
-        /* nothing is read before the server says it is the primary */
-        ngx_bluebutton_sentinel_check_role(peer);
+    if (peer->on_handshake) {
+        /* e.g. nothing is read before the server says it is the primary */
+        peer->on_handshake(peer);
 
         if (!ngx_queue_empty(&peer->commands)) {
             ngx_bluebutton_redis_mark_handshake(
@@ -1161,8 +1199,8 @@ ngx_bluebutton_redis_teardown(ngx_bluebutton_redis_peer_t *peer,
         ngx_del_timer(&peer->connect_timer);
     }
 
-    if (peer->sentinel) {
-        ngx_bluebutton_sentinel_unwant(peer->sentinel, peer);
+    if (peer->unlocate) {
+        peer->unlocate(peer);
     }
 
     redisReaderFree(peer->reader);

@@ -30,15 +30,12 @@
 #define NGX_BLUEBUTTON_REDIS_BACKOFF_MIN   50
 #define NGX_BLUEBUTTON_REDIS_BACKOFF_MAX   200
 
-/* a sentinel is not on the requests' path: once a second is enough */
-#define NGX_BLUEBUTTON_SENTINEL_BACKOFF_MAX  1000
-
 /* commands not yet written, per connection: past it Redis is too slow */
 #define NGX_BLUEBUTTON_REDIS_OUT_MAX       (1024 * 1024)
 
 
 typedef struct ngx_bluebutton_sentinel_conf_s  ngx_bluebutton_sentinel_conf_t;
-typedef struct ngx_bluebutton_sentinel_s       ngx_bluebutton_sentinel_t;
+typedef struct ngx_bluebutton_cluster_conf_s   ngx_bluebutton_cluster_conf_t;
 
 
 typedef struct {
@@ -52,6 +49,7 @@ typedef struct {
     ngx_msec_t                    timeout;
     ngx_bluebutton_tls_conf_t    *tls;       /* NULL: clear text */
     ngx_bluebutton_sentinel_conf_t  *sentinel;  /* the primary is asked */
+    ngx_bluebutton_cluster_conf_t   *cluster;   /* or the nodes are */
     ngx_str_t                     sentinel_user;
     ngx_str_t                     sentinel_password;
 } ngx_bluebutton_redis_conf_t;
@@ -59,6 +57,29 @@ typedef struct {
 
 typedef struct ngx_bluebutton_redis_peer_s  ngx_bluebutton_redis_peer_t;
 typedef struct ngx_bluebutton_redis_cmd_s   ngx_bluebutton_redis_cmd_t;
+
+
+/* keys one lookup reads: record and grant, or grant and revocation */
+#define NGX_BLUEBUTTON_REDIS_SOURCES  3
+
+/*
+ * Which connection a key was read on, and the tracking in force there
+ * when it was sent: a decision cache fills only from reads whose
+ * connections tracked them and still do.
+ */
+typedef struct {
+    uint32_t                      key;       /* crc32 of the key */
+    uint32_t                      node_id;   /* of the node; 0: one Redis */
+    uint64_t                      epoch;
+    ngx_uint_t                    node;      /* the peer's index */
+    unsigned                      slot:16;
+    unsigned                      tracked:1;
+} ngx_bluebutton_redis_source_t;
+
+typedef struct {
+    ngx_bluebutton_redis_source_t  src[NGX_BLUEBUTTON_REDIS_SOURCES];
+    ngx_uint_t                     n;
+} ngx_bluebutton_redis_sources_t;
 
 /*
  * Called exactly once per command unless the command was cancelled:
@@ -110,8 +131,20 @@ struct ngx_bluebutton_redis_peer_s {
     /* replies no command waits for: messages of a subscriber */
     void                        (*on_message)(ngx_bluebutton_redis_peer_t *p,
                                               redisReply *reply);
-    ngx_bluebutton_sentinel_t    *sentinel;  /* who names the primary */
-    ngx_bluebutton_sentinel_t    *sentinel_of;  /* of a subscriber */
+
+    /*
+     * Where the address comes from when it is not the configured one
+     * (the topology above: sentinels, a cluster).  locate() is called
+     * when the peer opens and connects it once the address is known;
+     * unlocate() when it closes; on_handshake() queues the provider's
+     * checks behind AUTH and SELECT.
+     */
+    void                        (*locate)(ngx_bluebutton_redis_peer_t *p);
+    void                        (*unlocate)(ngx_bluebutton_redis_peer_t *p);
+    void                        (*on_handshake)(ngx_bluebutton_redis_peer_t *p);
+    void                         *locator;   /* the provider's own */
+    const bb_resp_limits_t       *limits;    /* NULL: by the peer's kind */
+    ngx_uint_t                    node;      /* its index, for the caches */
     uint64_t                      epoch;     /* of the tracking in force */
     uint64_t                      tracking_epoch;  /* of the last sent */
     long long                     client_id; /* of a subscriber */
@@ -174,6 +207,11 @@ ngx_bluebutton_redis_cmd_t *ngx_bluebutton_redis_send(
 void ngx_bluebutton_redis_connect_to(ngx_bluebutton_redis_peer_t *peer,
     struct sockaddr *sockaddr, socklen_t socklen, ngx_str_t *name,
     ngx_str_t *host);
+
+/* records that the key is being read on the peer */
+void ngx_bluebutton_redis_source(ngx_bluebutton_redis_peer_t *peer,
+    ngx_bluebutton_redis_sources_t *sources, const char *key, size_t len,
+    ngx_uint_t slot, uint32_t node_id);
 
 /* The reply, when it comes, is read and discarded. */
 void ngx_bluebutton_redis_cancel(ngx_bluebutton_redis_cmd_t *cmd);

@@ -38,6 +38,11 @@ const bb_resp_limits_t  bb_resp_subscriber_limits = {
     262144, 1024 * 1024, 16 * 1024 * 1024, 3
 };
 
+/* CLUSTER SHARDS: shards of nodes of fields; 16384 slot ranges at most */
+const bb_resp_limits_t  bb_resp_topology_limits = {
+    65536, 4096, 16 * 1024 * 1024, 4
+};
+
 /* the least an element takes on the wire: a type byte and CRLF */
 #define BB_RESP_ELEMENT_MIN  3
 

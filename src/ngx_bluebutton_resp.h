@@ -46,9 +46,10 @@ typedef struct {
 } bb_resp_t;
 
 
-/* the bounds of a lookup connection and of a subscriber's */
+/* the bounds of a lookup connection, a subscriber's, a cluster map's */
 extern const bb_resp_limits_t  bb_resp_command_limits;
 extern const bb_resp_limits_t  bb_resp_subscriber_limits;
+extern const bb_resp_limits_t  bb_resp_topology_limits;
 
 
 void bb_resp_init(bb_resp_t *s, const bb_resp_limits_t *limits);

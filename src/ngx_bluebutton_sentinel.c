@@ -27,6 +27,12 @@
 #include "ngx_bluebutton_failover.h"
 
 
+static void ngx_bluebutton_sentinel_attach(ngx_bluebutton_sentinel_t *s,
+    ngx_bluebutton_redis_peer_t *peer);
+static void ngx_bluebutton_sentinel_want(ngx_bluebutton_redis_peer_t *peer);
+static void ngx_bluebutton_sentinel_unwant(ngx_bluebutton_redis_peer_t *peer);
+static void ngx_bluebutton_sentinel_check_role(
+    ngx_bluebutton_redis_peer_t *peer);
 static void ngx_bluebutton_sentinel_ask(ngx_bluebutton_sentinel_t *s);
 static void ngx_bluebutton_sentinel_answer(void *data, redisReply *reply,
     const char *err);
@@ -172,15 +178,16 @@ ngx_bluebutton_sentinel_init(ngx_bluebutton_redis_peer_t *peer,
             continue;
         }
 
-        sp->sentinel_of = s;
+        sp->locator = s;
         sp->on_connect = ngx_bluebutton_sentinel_subscribe;
         sp->on_message = ngx_bluebutton_sentinel_message;
     }
 
-    peer->sentinel = s;
+    peer->locator = s;
+    peer->locate = ngx_bluebutton_sentinel_want;
+    peer->unlocate = ngx_bluebutton_sentinel_unwant;
+    peer->on_handshake = ngx_bluebutton_sentinel_check_role;
     peer->name = peer->conf.addr;
-
-    ngx_bluebutton_sentinel_attach(s, peer);
 
     for (i = 0; i < s->nsentinels; i++) {
         ngx_bluebutton_redis_open(&s->subscribers[i]);
@@ -190,13 +197,18 @@ ngx_bluebutton_sentinel_init(ngx_bluebutton_redis_peer_t *peer,
 }
 
 
-void
+/* the connections that read from the primary, moved with it */
+static void
 ngx_bluebutton_sentinel_attach(ngx_bluebutton_sentinel_t *s,
     ngx_bluebutton_redis_peer_t *peer)
 {
     ngx_uint_t  i;
 
     for (i = 0; i < NGX_BLUEBUTTON_SENTINEL_PEERS; i++) {
+        if (s->peers[i] == peer) {
+            return;
+        }
+
         if (s->peers[i] == NULL) {
             s->peers[i] = peer;
             return;
@@ -216,11 +228,15 @@ ngx_bluebutton_sentinel_exit(ngx_bluebutton_sentinel_t *s)
 }
 
 
-void
-ngx_bluebutton_sentinel_want(ngx_bluebutton_sentinel_t *s,
-    ngx_bluebutton_redis_peer_t *peer)
+static void
+ngx_bluebutton_sentinel_want(ngx_bluebutton_redis_peer_t *peer)
 {
-    ngx_uint_t  i, free;
+    ngx_uint_t                  i, free;
+    ngx_bluebutton_sentinel_t  *s;
+
+    s = peer->locator;
+
+    ngx_bluebutton_sentinel_attach(s, peer);
 
     if (s->known) {
         ngx_bluebutton_redis_connect_to(peer, (struct sockaddr *) s->sockaddr,
@@ -254,11 +270,13 @@ ngx_bluebutton_sentinel_want(ngx_bluebutton_sentinel_t *s,
 }
 
 
-void
-ngx_bluebutton_sentinel_unwant(ngx_bluebutton_sentinel_t *s,
-    ngx_bluebutton_redis_peer_t *peer)
+static void
+ngx_bluebutton_sentinel_unwant(ngx_bluebutton_redis_peer_t *peer)
 {
-    ngx_uint_t  i;
+    ngx_uint_t                  i;
+    ngx_bluebutton_sentinel_t  *s;
+
+    s = peer->locator;
 
     for (i = 0; i < NGX_BLUEBUTTON_SENTINEL_PEERS; i++) {
         if (s->waiting[i] == peer) {
@@ -498,7 +516,7 @@ ngx_bluebutton_sentinel_give_up(ngx_bluebutton_sentinel_t *s,
 }
 
 
-void
+static void
 ngx_bluebutton_sentinel_check_role(ngx_bluebutton_redis_peer_t *peer)
 {
     size_t       len[1];
@@ -517,7 +535,8 @@ ngx_bluebutton_sentinel_role(void *data, redisReply *reply, const char *err)
 {
     ngx_bluebutton_redis_peer_t  *peer = data;
 
-    ngx_str_t  role;
+    ngx_str_t                   role;
+    ngx_bluebutton_sentinel_t  *s;
 
     if (reply == NULL) {
         return;
@@ -533,6 +552,8 @@ ngx_bluebutton_sentinel_role(void *data, redisReply *reply, const char *err)
                        &peer->name);
         return;
     }
+
+    s = peer->locator;
 
     role.len = 0;
     role.data = NULL;
@@ -551,11 +572,10 @@ ngx_bluebutton_sentinel_role(void *data, redisReply *reply, const char *err)
     ngx_log_error(NGX_LOG_ERR, peer->log, 0,
                   "bluebutton: redis \"%V\" is not the primary of \"%V\" "
                   "(ROLE: %V), asking the sentinels again",
-                  &peer->name, &peer->sentinel->conf->master, &role);
+                  &peer->name, &s->conf->master, &role);
 
     /* a sentinel cut off from the others may be the stale one: next */
-    peer->sentinel->current = (peer->sentinel->current + 1)
-                              % peer->sentinel->nsentinels;
+    s->current = (s->current + 1) % s->nsentinels;
 
     /* what was queued behind is refused, never read from this server */
     ngx_bluebutton_redis_close(peer, "redis is not the primary");
@@ -612,7 +632,7 @@ ngx_bluebutton_sentinel_message(ngx_bluebutton_redis_peer_t *sub,
     redisReply                 *channel, *payload;
     ngx_bluebutton_sentinel_t  *s;
 
-    s = sub->sentinel_of;
+    s = sub->locator;
     channel = reply->element[1];
     payload = reply->element[2];
 

@@ -24,6 +24,12 @@
 
 #define NGX_BLUEBUTTON_SENTINEL_PEERS  2    /* lookups and their feed */
 
+/* a sentinel is not on the requests' path: once a second is enough */
+#define NGX_BLUEBUTTON_SENTINEL_BACKOFF_MAX  1000
+
+
+typedef struct ngx_bluebutton_sentinel_s  ngx_bluebutton_sentinel_t;
+
 
 struct ngx_bluebutton_sentinel_conf_s {
     ngx_str_t                     master;    /* as the sentinels know it */
@@ -66,19 +72,7 @@ char *ngx_bluebutton_sentinel_conf(ngx_conf_t *cf,
 /* in a worker, for a peer configured with sentinels */
 ngx_int_t ngx_bluebutton_sentinel_init(ngx_bluebutton_redis_peer_t *peer,
     ngx_cycle_t *cycle);
-void ngx_bluebutton_sentinel_attach(ngx_bluebutton_sentinel_t *s,
-    ngx_bluebutton_redis_peer_t *peer);
 void ngx_bluebutton_sentinel_exit(ngx_bluebutton_sentinel_t *s);
-
-/* an open peer waits for the primary's address (connected at once if known) */
-void ngx_bluebutton_sentinel_want(ngx_bluebutton_sentinel_t *s,
-    ngx_bluebutton_redis_peer_t *peer);
-/* a peer closed: not waiting any more, and the primary is asked again */
-void ngx_bluebutton_sentinel_unwant(ngx_bluebutton_sentinel_t *s,
-    ngx_bluebutton_redis_peer_t *peer);
-
-/* queues ROLE in the handshake: anything but "master" closes the peer */
-void ngx_bluebutton_sentinel_check_role(ngx_bluebutton_redis_peer_t *peer);
 
 
 #endif /* _NGX_BLUEBUTTON_SENTINEL_H_INCLUDED_ */

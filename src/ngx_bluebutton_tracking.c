@@ -23,7 +23,6 @@
 #include "ngx_bluebutton_tracking.h"
 #include "ngx_bluebutton_cache.h"
 #include "ngx_bluebutton_metrics.h"
-#include "ngx_bluebutton_sentinel.h"
 
 
 static void ngx_bluebutton_tracking_feed_connect(
@@ -48,6 +47,8 @@ static void ngx_bluebutton_tracking_refused(ngx_bluebutton_redis_peer_t *peer,
     const char *command, const char *err);
 static void ngx_bluebutton_tracking_caches(ngx_bluebutton_redis_peer_t *peer,
     ngx_uint_t up);
+static void ngx_bluebutton_tracking_refusing(ngx_bluebutton_redis_peer_t *peer,
+    ngx_uint_t refusing);
 
 
 static char  ngx_bluebutton_tracking_channel[] = "__redis__:invalidate";
@@ -72,11 +73,13 @@ ngx_bluebutton_tracking_init(ngx_bluebutton_redis_peer_t *peer,
     feed->on_close = ngx_bluebutton_tracking_feed_close;
     feed->on_message = ngx_bluebutton_tracking_message;
     feed->name = peer->name;
-    feed->sentinel = peer->sentinel;
+    feed->node = peer->node;
 
-    if (feed->sentinel) {
-        ngx_bluebutton_sentinel_attach(feed->sentinel, feed);
-    }
+    /* the feed goes wherever the lookups go */
+    feed->locate = peer->locate;
+    feed->unlocate = peer->unlocate;
+    feed->on_handshake = peer->on_handshake;
+    feed->locator = peer->locator;
 
     peer->feed = feed;
     peer->on_connect = ngx_bluebutton_tracking_connect;
@@ -280,7 +283,8 @@ ngx_bluebutton_tracking_connect(ngx_bluebutton_redis_peer_t *peer)
 {
     peer->tracking_sent = 0;
     peer->tracking = 0;
-    peer->untrackable = 0;
+
+    ngx_bluebutton_tracking_refusing(peer, 0);
 
     if (peer->feed->parked) {
         peer->feed->parked = 0;
@@ -402,7 +406,8 @@ static void
 ngx_bluebutton_tracking_refused(ngx_bluebutton_redis_peer_t *peer,
     const char *command, const char *err)
 {
-    peer->untrackable = 1;
+    ngx_bluebutton_tracking_refusing(peer, 1);
+
     peer->tracking = 0;
     peer->epoch++;
 
@@ -437,6 +442,32 @@ ngx_bluebutton_tracking_caches(ngx_bluebutton_redis_peer_t *peer,
     caches = peer->caches->elts;
 
     for (c = 0; c < peer->caches->nelts; c++) {
-        ngx_bluebutton_cache_feed(caches[c], peer->epoch, up);
+        ngx_bluebutton_cache_feed(caches[c], peer->node, peer->epoch, up);
+    }
+}
+
+
+/* the caches work uncached (BYPASS) while a node refuses to track */
+static void
+ngx_bluebutton_tracking_refusing(ngx_bluebutton_redis_peer_t *peer,
+    ngx_uint_t refusing)
+{
+    ngx_uint_t               c;
+    ngx_bluebutton_cache_t **caches;
+
+    if (peer->untrackable == refusing) {
+        return;
+    }
+
+    peer->untrackable = refusing;
+
+    if (peer->caches == NULL) {
+        return;
+    }
+
+    caches = peer->caches->elts;
+
+    for (c = 0; c < peer->caches->nelts; c++) {
+        ngx_bluebutton_cache_untrackable(caches[c], refusing);
     }
 }

@@ -267,7 +267,7 @@ invalid value "yes" in "bluebutton" directive, it must be "on" or "off"
     }
 --- must_die
 --- error_log
-"bluebutton" is on but no "bluebutton_redis" or "bluebutton_redis_sentinel" is configured for this server
+"bluebutton" is on but no "bluebutton_redis", "bluebutton_redis_sentinel" or "bluebutton_redis_cluster" is configured for this server
 
 
 

@@ -23,6 +23,8 @@ my $Json = JSON::PP->new->canonical;
 our $Port;
 our $Db = 0;      # database the helpers write to
 our $Auth;        # [password] or [user, password] for private servers
+our @Cluster;     # the nodes of a cluster the helpers write to, if any
+our $Asking;      # ASKING ahead of the command (a redirection by ASK)
 
 sub port { $Port || $ENV{TEST_NGINX_REDIS_PORT} || 6390 }
 
@@ -59,7 +61,8 @@ sub command {
         or die "redis on port $port: $!\n";
 
     my $req = '';
-    my @pre = (($Auth ? (['AUTH', @$Auth]) : ()), ($Db ? (['SELECT', $Db]) : ()));
+    my @pre = (($Auth ? (['AUTH', @$Auth]) : ()), ($Db ? (['SELECT', $Db]) : ()),
+               ($Asking ? (['ASKING']) : ()));
     for my $cmd (@pre, \@args) {
         $req .= '*' . @$cmd . "\r\n";
         $req .= '$' . length($_) . "\r\n$_\r\n" for @$cmd;
@@ -97,9 +100,33 @@ sub read_reply {
     die "redis: unexpected reply \"$line\"\n";
 }
 
-sub redis { command(port(), @_) }
+sub redis { @Cluster ? cluster_command(@_) : command(port(), @_) }
 
-sub flush { redis('FLUSHALL') }
+sub flush {
+    return redis('FLUSHALL') unless @Cluster;
+    for my $p (@Cluster) { eval { command($p, 'FLUSHALL') } }
+}
+
+# A one-key command to a cluster: to any node, then where MOVED or ASK
+# send it, as a cluster client would.
+sub cluster_command {
+    my @args = @_;
+    my ($port, $ask) = ($Cluster[0], 0);
+    for (1 .. 10) {
+        my $reply = eval { local $Asking = $ask; command($port, @args) };
+        return $reply unless $@;
+        if ($@ =~ /^redis: (MOVED|ASK) \d+ [\d.]*:(\d+)/) {
+            ($port, $ask) = ($2, $1 eq 'ASK');
+            next;
+        }
+        if ($@ =~ /^redis: (TRYAGAIN|CLUSTERDOWN)/) {
+            sleep 0.05;
+            next;
+        }
+        die $@;
+    }
+    die "redis cluster: too many redirections for @args\n";
+}
 
 sub token_key { $Prefix . 'token:' . sha256_hex($_[0]) }
 
@@ -392,6 +419,101 @@ sub kill_redis {
     kill 'KILL', $pid;
     unlink $pidfile;
     return $pid;
+}
+
+# Redis Cluster: nodes on loopback made into a cluster by redis-cli
+# --cluster create, one replica for each primary (the first half of the
+# ports are the primaries).  %o: node_timeout (ms), tls (each node also
+# listens for TLS on its port + 100, and the cluster bus and replication
+# speak TLS), args (more for every redis-server).  Returns once every
+# node says the cluster is ok and knows every other.
+sub start_cluster {
+    my ($ports, %o) = @_;
+    my $tls = $o{tls} ? tls_files() : undef;
+    @Cluster = ();
+
+    for my $port (@$ports) {
+        stop_redis($port);
+        unlink "$ENV{TEST_NGINX_REDIS_DIR}/$port/nodes.conf";
+        start_redis($port, '--cluster-enabled', 'yes',
+                    '--cluster-config-file', 'nodes.conf',
+                    '--cluster-node-timeout', $o{node_timeout} || 1000,
+                    ($tls ? ('--tls-port', $port + 100,
+                             '--tls-cert-file', "$tls/server.crt",
+                             '--tls-key-file', "$tls/server.key",
+                             '--tls-ca-cert-file', "$tls/ca.crt",
+                             '--tls-auth-clients', 'no',
+                             '--tls-cluster', 'yes',
+                             '--tls-replication', 'yes') : ()),
+                    @{ $o{args} || [] });
+    }
+
+    my $out = `redis-cli --cluster create @{[ map { "127.0.0.1:$_" } @$ports ]} --cluster-replicas 1 --cluster-yes 2>&1`;
+    die "redis-cli --cluster create failed:\n$out" if $?;
+
+    my $deadline = time + 20;
+    for my $port (@$ports) {
+        until (eval {
+                   my $info = command($port, 'CLUSTER', 'INFO');
+                   $info =~ /cluster_state:ok/
+                       && $info =~ /cluster_known_nodes:(\d+)/
+                       && $1 == @$ports;
+               })
+        {
+            die "cluster node $port is not ready\n" if time > $deadline;
+            sleep 0.05;
+        }
+    }
+
+    @Cluster = @$ports;
+    cluster_synced();
+}
+
+# the replicas have what their primaries have
+sub cluster_synced {
+    my $deadline = time + 10;
+    for my $port (@Cluster) {
+        my $role = command($port, 'ROLE');
+        next unless $role->[0] eq 'slave';
+        until ((command($port, 'ROLE')->[3] || '') eq 'connected') {
+            die "replica $port did not sync\n" if time > $deadline;
+            sleep 0.05;
+        }
+    }
+}
+
+# the port of the primary that serves a key's slot
+sub primary_of_key {
+    my ($key) = @_;
+    my $slot = command($Cluster[0], 'CLUSTER', 'KEYSLOT', $key);
+    for my $range (@{ command($Cluster[0], 'CLUSTER', 'SLOTS') }) {
+        return $range->[2][1] if $slot >= $range->[0] && $slot <= $range->[1];
+    }
+    die "no primary serves slot $slot\n";
+}
+
+# moves a key's slot from its primary to another primary, key by key as
+# redis-cli --cluster reshard does (SETSLOT IMPORTING/MIGRATING, MIGRATE,
+# SETSLOT NODE); $between runs while the slot is half moved
+sub move_slot {
+    my ($key, $to, $between) = @_;
+    my $from = primary_of_key($key);
+    my $slot = command($from, 'CLUSTER', 'KEYSLOT', $key);
+    my $id = sub { command($_[0], 'CLUSTER', 'MYID') };
+    my ($from_id, $to_id) = ($id->($from), $id->($to));
+
+    command($to, 'CLUSTER', 'SETSLOT', $slot, 'IMPORTING', $from_id);
+    command($from, 'CLUSTER', 'SETSLOT', $slot, 'MIGRATING', $to_id);
+    $between->() if $between;
+    while (my @keys = @{ command($from, 'CLUSTER', 'GETKEYSINSLOT', $slot, 100) }) {
+        command($from, 'MIGRATE', '127.0.0.1', $to, '', 0, 5000, 'KEYS', @keys);
+    }
+    for my $port (@Cluster) {
+        my $role = command($port, 'ROLE');
+        next unless $role->[0] eq 'master';
+        command($port, 'CLUSTER', 'SETSLOT', $slot, 'NODE', $to_id);
+    }
+    return $from;
 }
 
 # Test certificates made with the openssl command line, once per run:

@@ -7,7 +7,8 @@
  * Unit tests for the parts of the module that do not need nginx:
  * scope matching, bounded JSON reading, the record reader, token records,
  * grants, the consent decision, the grant-key memo, what sentinels say
- * of a failover and the bounds on what a Redis reply may announce.
+ * of a failover, the bounds on what a Redis reply may announce, and
+ * Redis Cluster's slots, redirections and maps.
  */
 
 #include <stdarg.h>
@@ -30,6 +31,7 @@
 #include "ngx_bluebutton_entry.h"
 #include "ngx_bluebutton_failover.h"
 #include "ngx_bluebutton_resp.h"
+#include "ngx_bluebutton_slots.h"
 
 #include <stdio.h>
 #include <openssl/evp.h>
@@ -1293,6 +1295,183 @@ test_resp(void **state)
 }
 
 
+/* a reply as hiredis reads it from the wire */
+static redisReply *
+reply_of(const char *wire)
+{
+    void         *reply;
+    redisReader  *reader;
+
+    reader = redisReaderCreate();
+    assert_non_null(reader);
+    assert_int_equal(redisReaderFeed(reader, wire, strlen(wire)), REDIS_OK);
+    assert_int_equal(redisReaderGetReply(reader, &reply), REDIS_OK);
+    assert_non_null(reply);
+    redisReaderFree(reader);
+
+    return reply;
+}
+
+
+#define NODE(port, ip, role, health)                                          \
+    "*12\r\n$2\r\nid\r\n$1\r\nx\r\n$4\r\nport\r\n:" port "\r\n"                \
+    "$8\r\ntls-port\r\n:1" port "\r\n"                                        \
+    "$2\r\nip\r\n" ip "$4\r\nrole\r\n" role "$6\r\nhealth\r\n" health
+
+
+static void
+test_slots(void **state)
+{
+    redisReply       *r;
+    bb_redirect_t     rd;
+    bb_slot_range_t   out[8];
+    bb_slots_read_t   sr;
+
+    (void) state;
+
+    /* the Redis Cluster specification's own values, and hash tags */
+    assert_int_equal(bb_slot("123456789", 9), 0x31c3);
+    assert_int_equal(bb_slot("foo", 3), 12182);
+    assert_int_equal(bb_slot("", 0), 0);
+    assert_int_equal(bb_slot("{user1000}.following", 20),
+                     bb_slot("{user1000}.followers", 20));
+    assert_int_equal(bb_slot("{user1000}.following", 20),
+                     bb_slot("user1000", 8));
+    assert_int_equal(bb_slot("foo{}{bar}", 10), bb_slot("foo{}{bar}", 10));
+    assert_int_not_equal(bb_slot("foo{}{bar}", 10), bb_slot("bar", 3));
+    assert_int_equal(bb_slot("foo{{bar}}zap", 13), bb_slot("{bar", 4));
+    assert_int_equal(bb_slot("foo{bar}{zap}", 13), bb_slot("bar", 3));
+    assert_int_equal(bb_slot("{", 1), bb_slot("{", 1));
+    assert_true(bb_slot("bb:token:ab", 11) < BB_SLOTS);
+
+    /* redirections */
+    assert_int_equal(bb_redirect_parse("MOVED 3999 127.0.0.1:6381", 25, &rd),
+                     0);
+    assert_int_equal(rd.ask, 0);
+    assert_int_equal(rd.slot, 3999);
+    assert_int_equal(rd.port, 6381);
+    assert_int_equal(rd.host_len, 9);
+    assert_memory_equal(rd.host, "127.0.0.1", 9);
+    assert_int_equal(bb_redirect_parse("ASK 0 ::1:7000", 14, &rd), 0);
+    assert_int_equal(rd.ask, 1);
+    assert_int_equal(rd.host_len, 3);
+    assert_int_equal(rd.port, 7000);
+    assert_int_equal(bb_redirect_parse("MOVED 16383 :7000", 17, &rd), 0);
+    assert_int_equal(rd.host_len, 0);
+    assert_int_equal(bb_redirect_parse("MOVED 1 ?:7000", 14, &rd), 0);
+    assert_int_equal(rd.host_len, 0);
+    assert_int_equal(bb_redirect_parse("MOVED 1 redis-1.example:7000", 28,
+                                       &rd), 0);
+    assert_int_equal(rd.host_len, 15);
+    assert_int_equal(bb_redirect_parse("MOVED 16384 a:1", 15, &rd), -1);
+    assert_int_equal(bb_redirect_parse("MOVED 1 a:0", 11, &rd), -1);
+    assert_int_equal(bb_redirect_parse("MOVED 1 a:65536", 15, &rd), -1);
+    assert_int_equal(bb_redirect_parse("MOVED 1 a", 9, &rd), -1);
+    assert_int_equal(bb_redirect_parse("MOVED 1 a:", 10, &rd), -1);
+    assert_int_equal(bb_redirect_parse("MOVED 1 a b:1", 13, &rd), -1);
+    assert_int_equal(bb_redirect_parse("MOVED  a:1", 10, &rd), -1);
+    assert_int_equal(bb_redirect_parse("MOVEDX 1 a:1", 12, &rd), -1);
+    assert_int_equal(bb_redirect_parse("TRYAGAIN x", 10, &rd), -1);
+    assert_int_equal(bb_redirect_parse("MOVED 1 a:1x", 12, &rd), -1);
+
+    /* CLUSTER SHARDS: the online primary of each shard, its port */
+    r = reply_of("*3\r\n"
+                 "*4\r\n$5\r\nslots\r\n*4\r\n:0\r\n:99\r\n:200\r\n:200\r\n"
+                 "$5\r\nnodes\r\n*2\r\n"
+                 NODE("7001", "$9\r\n127.0.0.1\r\n", "$6\r\nmaster\r\n",
+                      "$6\r\nonline\r\n")
+                 NODE("7004", "$9\r\n127.0.0.1\r\n", "$7\r\nreplica\r\n",
+                      "$6\r\nonline\r\n")
+                 "*4\r\n$5\r\nslots\r\n*2\r\n:100\r\n:199\r\n"
+                 "$5\r\nnodes\r\n*2\r\n"
+                 NODE("7002", "$9\r\n127.0.0.1\r\n", "$6\r\nmaster\r\n",
+                      "$4\r\nfail\r\n")
+                 NODE("7005", "$3\r\n::1\r\n", "$6\r\nmaster\r\n",
+                      "$6\r\nonline\r\n")
+                 "*4\r\n$5\r\nslots\r\n*0\r\n$5\r\nnodes\r\n*0\r\n");
+    assert_int_equal(bb_shards_read(r, 0, out, 8, &sr), 0);
+    assert_int_equal(sr.ranges, 3);
+    assert_int_equal(out[0].start, 0);
+    assert_int_equal(out[0].end, 99);
+    assert_int_equal(out[0].addr.port, 7001);
+    assert_int_equal(out[1].start, 200);
+    assert_int_equal(out[2].start, 100);
+    assert_int_equal(out[2].addr.port, 7005);
+    assert_int_equal(out[2].addr.family, 6);
+    assert_int_equal(sr.unhealthy, 0);
+    assert_int_equal(bb_shards_read(r, 1, out, 8, &sr), 0);
+    assert_int_equal(out[0].addr.port, 17001);
+    assert_int_equal(bb_shards_read(r, 0, out, 2, &sr), -1);
+    assert_string_equal(sr.error, "too many slot ranges");
+    freeReplyObject(r);
+
+    /* a failed primary alone, one named by host only: not served */
+    r = reply_of("*2\r\n"
+                 "*4\r\n$5\r\nslots\r\n*2\r\n:0\r\n:9\r\n"
+                 "$5\r\nnodes\r\n*1\r\n"
+                 NODE("7002", "$9\r\n127.0.0.1\r\n", "$6\r\nmaster\r\n",
+                      "$4\r\nfail\r\n")
+                 "*4\r\n$5\r\nslots\r\n*2\r\n:10\r\n:19\r\n"
+                 "$5\r\nnodes\r\n*1\r\n"
+                 NODE("7003", "$13\r\nredis.example\r\n", "$6\r\nmaster\r\n",
+                      "$6\r\nonline\r\n"));
+    assert_int_equal(bb_shards_read(r, 0, out, 8, &sr), 0);
+    assert_int_equal(sr.ranges, 0);
+    assert_int_equal(sr.unhealthy, 1);
+    assert_int_equal(sr.unaddressed, 1);
+    freeReplyObject(r);
+
+    /* two primaries for a slot, a slot out of range, another shape */
+    r = reply_of("*2\r\n"
+                 "*4\r\n$5\r\nslots\r\n*2\r\n:0\r\n:10\r\n"
+                 "$5\r\nnodes\r\n*1\r\n"
+                 NODE("7001", "$9\r\n127.0.0.1\r\n", "$6\r\nmaster\r\n",
+                      "$6\r\nonline\r\n")
+                 "*4\r\n$5\r\nslots\r\n*2\r\n:10\r\n:19\r\n"
+                 "$5\r\nnodes\r\n*1\r\n"
+                 NODE("7002", "$9\r\n127.0.0.1\r\n", "$6\r\nmaster\r\n",
+                      "$6\r\nonline\r\n"));
+    assert_int_equal(bb_shards_read(r, 0, out, 8, &sr), -1);
+    assert_string_equal(sr.error, "two primaries serve the same slot");
+    freeReplyObject(r);
+
+    r = reply_of("*1\r\n*4\r\n$5\r\nslots\r\n*2\r\n:0\r\n:16384\r\n"
+                 "$5\r\nnodes\r\n*1\r\n"
+                 NODE("7001", "$9\r\n127.0.0.1\r\n", "$6\r\nmaster\r\n",
+                      "$6\r\nonline\r\n"));
+    assert_int_equal(bb_shards_read(r, 0, out, 8, &sr), -1);
+    assert_string_equal(sr.error, "a slot range is out of bounds");
+    freeReplyObject(r);
+
+    r = reply_of("*1\r\n*4\r\n$5\r\nslots\r\n*1\r\n:0\r\n"
+                 "$5\r\nnodes\r\n*0\r\n");
+    assert_int_equal(bb_shards_read(r, 0, out, 8, &sr), -1);
+    freeReplyObject(r);
+
+    r = reply_of("+OK\r\n");
+    assert_int_equal(bb_shards_read(r, 0, out, 8, &sr), -1);
+    assert_int_equal(bb_slots_read(r, out, 8, &sr), -1);
+    freeReplyObject(r);
+
+    /* CLUSTER SLOTS */
+    r = reply_of("*2\r\n"
+                 "*4\r\n:0\r\n:8191\r\n*3\r\n$9\r\n127.0.0.1\r\n:7001\r\n"
+                 "$1\r\na\r\n*3\r\n$9\r\n127.0.0.1\r\n:7004\r\n$1\r\nb\r\n"
+                 "*3\r\n:8192\r\n:16383\r\n*4\r\n$1\r\n?\r\n:7002\r\n"
+                 "$1\r\nc\r\n*0\r\n");
+    assert_int_equal(bb_slots_read(r, out, 8, &sr), 0);
+    assert_int_equal(sr.ranges, 1);
+    assert_int_equal(out[0].end, 8191);
+    assert_int_equal(out[0].addr.port, 7001);
+    assert_int_equal(sr.unaddressed, 1);
+    freeReplyObject(r);
+
+    r = reply_of("*1\r\n*3\r\n:9\r\n:0\r\n*2\r\n$9\r\n127.0.0.1\r\n:1\r\n");
+    assert_int_equal(bb_slots_read(r, out, 8, &sr), -1);
+    freeReplyObject(r);
+}
+
+
 int
 main(void)
 {
@@ -1320,6 +1499,7 @@ main(void)
         cmocka_unit_test(test_entry),
         cmocka_unit_test(test_failover),
         cmocka_unit_test(test_resp),
+        cmocka_unit_test(test_slots),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
