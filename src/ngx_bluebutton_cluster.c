@@ -1301,6 +1301,13 @@ ngx_bluebutton_cluster_failed(ngx_bluebutton_cluster_t *cluster,
 
     cluster->tried = 0;
 
+    /* the next round soon, as a lost Redis is tried again */
+    if (cluster->timer.timer_set) {
+        ngx_del_timer(&cluster->timer);
+    }
+
+    ngx_add_timer(&cluster->timer, NGX_BLUEBUTTON_REDIS_BACKOFF_MAX);
+
     if (!cluster->known && !cluster->gave_up) {
         ngx_log_error(NGX_LOG_ERR, cluster->log, 0,
                       "bluebutton: no node of redis cluster \"%V\" told its "

@@ -111,10 +111,15 @@ sub flush {
 # send it, as a cluster client would.
 sub cluster_command {
     my @args = @_;
-    my ($port, $ask) = ($Cluster[0], 0);
+    my ($port, $ask, $next) = ($Cluster[0], 0, 0);
     for (1 .. 10) {
         my $reply = eval { local $Asking = $ask; command($port, @args) };
         return $reply unless $@;
+        if ($@ =~ /^redis on port \d+:/ && ++$next < @Cluster) {
+            # a node that is down: another one redirects
+            ($port, $ask) = ($Cluster[$next], 0);
+            redo;
+        }
         if ($@ =~ /^redis: (MOVED|ASK) \d+ [\d.]*:(\d+)/) {
             ($port, $ask) = ($2, $1 eq 'ASK');
             next;
@@ -964,6 +969,56 @@ sub hammer {
     }
 
     return [$late, $all, $early];
+}
+
+# $o{clients} clients (4) request $o{path} with each of @{$o{tokens}} in
+# turn until $o{during} has run and $o{after} more seconds (0.3) passed:
+# returns { status => count }, statuses of 503 counted as "503" only
+# with a Retry-After.
+sub load {
+    my (%o) = @_;
+    my $clients = $o{clients} || 4;
+    my $dir = $ENV{TEST_NGINX_REDIS_DIR} || '/tmp';
+    my $stop = "$dir/load.stop";
+    my @pids;
+    unlink $stop;
+
+    for my $i (1 .. $clients) {
+        my $pid = fork;
+        die "fork: $!" unless defined $pid;
+        if ($pid == 0) {
+            open my $fh, '>', "$dir/load.$i" or POSIX::_exit(1);
+            my $n = $i;
+            until (-e $stop) {
+                my $token = $o{tokens}[$n++ % @{ $o{tokens} }];
+                my $res = http_get($o{path}, token => $token);
+                my $status = $res->{status};
+                $status .= '-no-retry-after'
+                    if $status == 503 && !$res->{headers}{'retry-after'};
+                print $fh "$status\n";
+            }
+            close $fh;
+            POSIX::_exit(0);
+        }
+        push @pids, $pid;
+    }
+
+    sleep 0.2;
+    $o{during}->();
+    sleep(defined $o{after} ? $o{after} : 0.3);
+    write_file($stop, '');
+    waitpid $_, 0 for @pids;
+    unlink $stop;
+
+    my %count;
+    for my $i (1 .. $clients) {
+        open my $fh, '<', "$dir/load.$i" or next;
+        while (<$fh>) { chomp; $count{$_}++ }
+        close $fh;
+        unlink "$dir/load.$i";
+    }
+
+    return \%count;
 }
 
 # A tiny HTTP server that does things between two requests of one block,
