@@ -17,6 +17,7 @@
 #include <ngx_http.h>
 
 #include "ngx_bluebutton.h"
+#include "ngx_bluebutton_context.h"
 #include "ngx_bluebutton_token.h"
 #include "ngx_bluebutton_lookup.h"
 #include "ngx_bluebutton_headers.h"
@@ -43,17 +44,10 @@ static uint32_t ngx_bluebutton_jwt_policy(ngx_bluebutton_loc_conf_t *blcf);
 static ngx_int_t ngx_bluebutton_jwt_check(ngx_http_request_t *r,
     ngx_bluebutton_loc_conf_t *blcf, ngx_bluebutton_ctx_t *ctx,
     ngx_str_t *token, bb_keyset_t *keys);
-static ngx_bluebutton_ctx_t *ngx_bluebutton_create_ctx(
-    ngx_http_request_t *r, ngx_bluebutton_loc_conf_t *blcf,
-    ngx_bluebutton_ctx_t *prev);
 static void ngx_bluebutton_jwt_seen(ngx_http_request_t *r,
     ngx_bluebutton_ctx_t *ctx, ngx_str_t *token);
 static ngx_int_t ngx_bluebutton_log_quote(ngx_pool_t *pool, const char *s,
     ngx_str_t *out);
-static ngx_uint_t ngx_bluebutton_same_token_rules(
-    ngx_bluebutton_loc_conf_t *a, ngx_bluebutton_loc_conf_t *b);
-static void ngx_bluebutton_cleanup(void *data);
-static void ngx_bluebutton_resume(ngx_event_t *ev);
 
 static ngx_int_t ngx_bluebutton_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_bluebutton_init(ngx_conf_t *cf);
@@ -469,7 +463,7 @@ ngx_bluebutton_handler(ngx_http_request_t *r)
          * made afresh, on the headers as the client sent them
          */
 
-        ctx = ngx_bluebutton_create_ctx(r, blcf, ctx);
+        ctx = ngx_bluebutton_ctx_create(r, blcf, ctx);
         if (ctx == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -882,177 +876,6 @@ ngx_bluebutton_log_quote(ngx_pool_t *pool, const char *s, ngx_str_t *out)
 }
 
 
-static ngx_bluebutton_ctx_t *
-ngx_bluebutton_create_ctx(ngx_http_request_t *r,
-    ngx_bluebutton_loc_conf_t *blcf, ngx_bluebutton_ctx_t *prev)
-{
-    ngx_pool_cleanup_t    *cln;
-    ngx_bluebutton_ctx_t  *ctx;
-
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_bluebutton_ctx_t));
-    if (ctx == NULL) {
-        return NULL;
-    }
-
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        return NULL;
-    }
-
-    cln->handler = ngx_bluebutton_cleanup;
-    cln->data = ctx;
-
-    ctx->request = r;
-    ctx->conf = blcf;
-    ctx->uri_changes = r->uri_changes;
-    ctx->resume.handler = ngx_bluebutton_resume;
-    ctx->resume.data = r;
-    ctx->resume.log = r->connection->log;
-
-    ngx_http_set_ctx(r, ctx, ngx_bluebutton_module);
-
-    if (prev == NULL) {
-        ctx->client_headers = r->headers_in.headers;
-        ctx->authorization = r->headers_in.authorization;
-        return ctx;
-    }
-
-    /*
-     * Checked before, elsewhere: what that check removed and set is
-     * undone, so that this location strips and sets its own headers.
-     */
-
-    ctx->client_headers = prev->client_headers;
-    ctx->authorization = prev->authorization;
-
-    r->headers_in.headers = ctx->client_headers;
-    r->headers_in.authorization = ctx->authorization;
-
-    if (prev->looked_up && ngx_bluebutton_same_token_rules(prev->conf, blcf))
-    {
-        ctx->reused = 1;
-        ctx->lookup = prev->lookup;
-        ctx->looked_up = 1;
-        ctx->decision = prev->lookup;
-        ctx->why = prev->why;
-        ctx->cause = prev->cause;
-        ctx->missing = prev->missing;
-        ctx->hashed = prev->hashed;
-        ngx_memcpy(ctx->token_hash, prev->token_hash, 64);
-        ctx->token = prev->token;
-        ctx->entry = prev->entry;
-        ctx->jwt = prev->jwt;
-        ctx->cache_status = prev->cache_status;
-        ctx->cache_policy = prev->cache_policy;
-    }
-
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "bluebutton: checked again in a new location, "
-                   "lookup %s, uri \"%V\"",
-                   ctx->reused ? "reused" : "made again", &r->uri);
-
-    return ctx;
-}
-
-
-/*
- * Whether a token looked up for one location stands in another: the same
- * keys, JWT policy and size limit judge it alike.
- */
-static ngx_uint_t
-ngx_bluebutton_same_token_rules(ngx_bluebutton_loc_conf_t *a,
-    ngx_bluebutton_loc_conf_t *b)
-{
-    return a->jwt_keys == b->jwt_keys
-           && a->jwks == b->jwks
-           && a->jwt_policy == b->jwt_policy
-           && a->max_token_size == b->max_token_size;
-}
-
-
-ngx_bluebutton_ctx_t *
-ngx_bluebutton_get_ctx(ngx_http_request_t *r)
-{
-    ngx_pool_cleanup_t    *cln;
-    ngx_bluebutton_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_bluebutton_module);
-
-    if (ctx || !(r->internal || r->filter_finalize || r != r->main)) {
-        return ctx;
-    }
-
-    /*
-     * An internal redirect cleared the module contexts; ours survive in
-     * the pool, which subrequests share: the newest of this request's.
-     */
-
-    for (cln = r->pool->cleanup; cln; cln = cln->next) {
-        if (cln->handler == ngx_bluebutton_cleanup) {
-            ctx = cln->data;
-
-            if (ctx->request == r) {
-                ngx_http_set_ctx(r, ctx, ngx_bluebutton_module);
-                return ctx;
-            }
-        }
-    }
-
-    /* a subrequest not checked itself speaks for its parent */
-
-    return r != r->main ? ngx_bluebutton_get_ctx(r->parent) : NULL;
-}
-
-
-static void
-ngx_bluebutton_cleanup(void *data)
-{
-    ngx_bluebutton_ctx_t  *ctx = data;
-
-    ngx_uint_t  i;
-
-    /* the request is gone: its reply, if it still comes, is dropped */
-
-    if (ctx->cmd) {
-        ngx_bluebutton_store_cancel(ctx->store, ctx->cmd);
-        ctx->cmd = NULL;
-    }
-
-    for (i = 0; i < ctx->nttl; i++) {
-        if (ctx->ttls[i].cmd) {
-            ngx_bluebutton_store_cancel(ctx->store, ctx->ttls[i].cmd);
-            ctx->ttls[i].cmd = NULL;
-        }
-    }
-
-    if (ctx->resume.posted) {
-        ngx_delete_posted_event(&ctx->resume);
-    }
-
-    if (ctx->jwks_poll.timer_set) {
-        ngx_del_timer(&ctx->jwks_poll);
-    }
-
-    ngx_bluebutton_flight_land(ctx);
-}
-
-
-static void
-ngx_bluebutton_resume(ngx_event_t *ev)
-{
-    ngx_connection_t    *c;
-    ngx_http_request_t  *r;
-
-    r = ev->data;
-    c = r->connection;
-
-    ngx_http_set_log_request(c->log, r);
-
-    ngx_http_core_run_phases(r);
-    ngx_http_run_posted_requests(c);
-}
-
-
 static ngx_int_t
 ngx_bluebutton_preconfiguration(ngx_conf_t *cf)
 {
@@ -1099,6 +922,8 @@ ngx_bluebutton_init(ngx_conf_t *cf)
     }
 
     *h = ngx_bluebutton_log_handler;
+
+    ngx_bluebutton_metrics_entries = ngx_bluebutton_cache_entries;
 
     bmcf = ngx_http_conf_get_module_main_conf(cf, ngx_bluebutton_module);
 

@@ -156,7 +156,4 @@ struct ngx_bluebutton_ctx_s {
 extern ngx_module_t  ngx_bluebutton_module;
 
 
-ngx_bluebutton_ctx_t *ngx_bluebutton_get_ctx(ngx_http_request_t *r);
-
-
 #endif /* _NGX_BLUEBUTTON_H_INCLUDED_ */

@@ -27,6 +27,7 @@
  */
 
 #include "ngx_bluebutton_jwks.h"
+#include "ngx_bluebutton_context.h"
 
 
 #define NGX_BLUEBUTTON_JWKS_ZONE       (256 * 1024)

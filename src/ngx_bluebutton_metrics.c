@@ -20,7 +20,11 @@
 
 #include "ngx_bluebutton_metrics.h"
 #include "ngx_bluebutton_version.h"
-#include "ngx_bluebutton_cache.h"
+#include "ngx_bluebutton_cache.h"     /* its statuses, counted here */
+
+
+/* what the cache zones hold, asked of the cache (set by the module) */
+ngx_uint_t  (*ngx_bluebutton_metrics_entries)(ngx_http_request_t *r);
 
 
 #define NGX_BLUEBUTTON_DECISIONS  (BB_DECISION_PATIENT_MISMATCH + 1)
@@ -381,7 +385,8 @@ ngx_bluebutton_metrics_handler(ngx_http_request_t *r)
 
     last = b->last + size;
 
-    entries = ngx_bluebutton_cache_entries(r);
+    entries = ngx_bluebutton_metrics_entries
+              ? ngx_bluebutton_metrics_entries(r) : 0;
 
     b->last = json
               ? ngx_bluebutton_metrics_json(b->last, last,

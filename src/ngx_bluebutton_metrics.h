@@ -75,4 +75,12 @@ char *ngx_bluebutton_metrics_status(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
 
+/*
+ * The entries of the decision caches, for bluebutton_status: the cache
+ * sits above the counters (it counts its events here), so it is asked
+ * through this, set when the configuration is read.
+ */
+extern ngx_uint_t  (*ngx_bluebutton_metrics_entries)(ngx_http_request_t *r);
+
+
 #endif /* _NGX_BLUEBUTTON_METRICS_H_INCLUDED_ */

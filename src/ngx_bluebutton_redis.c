@@ -1072,14 +1072,18 @@ ngx_bluebutton_redis_reply(ngx_bluebutton_redis_cmd_t *cmd,
 
 /*
  * No answer, or an error answer; a script cache miss is not one: it is
- * answered by sending the script, once after each start of Redis.
+ * answered by sending the script, once after each start of Redis.  Nor
+ * is a cluster's redirection: the command is sent on, and counted again.
  */
 static ngx_uint_t
 ngx_bluebutton_redis_failed(redisReply *reply)
 {
     return reply == NULL
            || (reply->type == REDIS_REPLY_ERROR
-               && ngx_strncmp(reply->str, "NOSCRIPT", 8) != 0);
+               && ngx_strncmp(reply->str, "NOSCRIPT", 8) != 0
+               && ngx_strncmp(reply->str, "MOVED ", 6) != 0
+               && ngx_strncmp(reply->str, "ASK ", 4) != 0
+               && ngx_strncmp(reply->str, "TRYAGAIN", 8) != 0);
 }
 
 

@@ -10,6 +10,7 @@
  */
 
 #include "ngx_bluebutton_variables.h"
+#include "ngx_bluebutton_context.h"
 #include "ngx_bluebutton_cache.h"
 #include "ngx_bluebutton_token.h"
 

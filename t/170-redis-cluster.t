@@ -12,6 +12,7 @@
 use Test::Nginx::Socket $ENV{TEST_NGINX_USE_HUP}
     ? (skip_all => 'the blocks reload nginx themselves') : 'no_plan';
 use BB;
+use Time::HiRes qw(sleep time);
 
 repeat_each(1);
 no_shuffle();
@@ -44,6 +45,9 @@ END
         add_header X-Cache $bluebutton_cache_status always;
         add_header X-Worker $pid always;
         proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+    location = /metrics {
+        bluebutton_status;
     }
 END
     }
@@ -93,6 +97,14 @@ sub calls {
     return $stats =~ /^cmdstat_$name:calls=(\d+)/m ? $1 : 0;
 }
 
+# bluebutton_redis_commands_total{result="$result"}, summed by the zone
+sub commands_counted {
+    my ($result) = @_;
+    my $text = BB::http_get('/metrics')->{body};
+    return $text =~ /^bluebutton_redis_commands_total\{result="$result"\} (\d+)/m
+           ? $1 : die "no $result count\n";
+}
+
 sub statuses {
     my ($path, $want, @tokens) = @_;
     for my $t (@tokens) {
@@ -102,6 +114,9 @@ sub statuses {
 }
 
 run_tests();
+
+# the files after this one do not share the machine with a cluster
+BB::stop_redis($_) for @Nodes;
 
 __DATA__
 
@@ -183,6 +198,7 @@ BB::start_control(undef, move => sub {
     my $key = BB::token_key('tok-5');
     my $from = BB::primary_of_key($key);
     my ($to) = grep { $_ != $from } main::primaries();
+    my $errors = main::commands_counted('error');
 
     # ASK: the key is on the new primary, its slot still on the old one
     BB::move_slot($key, $to, sub {
@@ -196,6 +212,11 @@ BB::start_control(undef, move => sub {
     # MOVED: the slot has its new primary for good
     main::statuses('/p', 200, ('tok-5') x 4);
     die "not moved\n" unless BB::primary_of_key($key) == $to;
+
+    # a redirection is not an error of Redis's
+    my $now = main::commands_counted('error');
+    die "redirections counted as errors: $errors, then $now\n"
+        unless $now == $errors;
 
     # the map asked again meanwhile, logged
     sleep 0.3;
@@ -393,6 +414,7 @@ BB::start_control(undef, tls => sub {
     my $res = BB::http_get('/p', token => 'tok-1');
     die "not a hit\n" unless $res->{headers}{'x-cache'} eq 'HIT';
     BB::revoke_grant('app-1', main::patient(1));
+    sleep 0.05;
     main::statuses('/p', 401, 'tok-1');
 });
 --- http_config
