@@ -125,7 +125,8 @@ static ngx_bluebutton_cluster_cmd_t *ngx_bluebutton_cluster_mget(
     ngx_bluebutton_redis_sources_t *sources, const char **err);
 static void ngx_bluebutton_cluster_part(void *data, redisReply *reply,
     const char *err);
-static redisReply *ngx_bluebutton_cluster_copy(redisReply *reply);
+static redisReply *ngx_bluebutton_cluster_copy(redisReply *reply,
+    ngx_log_t *log);
 static ngx_int_t ngx_bluebutton_cluster_route(
     ngx_bluebutton_cluster_cmd_t *cc, const char **err);
 static ngx_int_t ngx_bluebutton_cluster_send(ngx_bluebutton_cluster_cmd_t *cc,
@@ -506,7 +507,7 @@ ngx_bluebutton_cluster_part(void *data, redisReply *reply, const char *err)
 {
     ngx_bluebutton_cluster_cmd_t  *cc = data;
 
-    redisReply                    *rr;
+    redisReply                     rr;
     ngx_uint_t                     i;
     ngx_bluebutton_cluster_cmd_t  *mc;
 
@@ -531,7 +532,7 @@ ngx_bluebutton_cluster_part(void *data, redisReply *reply, const char *err)
         }
 
     } else {
-        mc->parts[cc->index] = ngx_bluebutton_cluster_copy(reply);
+        mc->parts[cc->index] = ngx_bluebutton_cluster_copy(reply, mc->log);
 
         if (mc->parts[cc->index] == NULL && mc->err == NULL) {
             mc->err = "out of memory";
@@ -542,76 +543,68 @@ ngx_bluebutton_cluster_part(void *data, redisReply *reply, const char *err)
         return;
     }
 
-    rr = NULL;
+    if (mc->data) {
+        ngx_memzero(&rr, sizeof(redisReply));
 
-    if (mc->data && mc->err == NULL) {
-        rr = calloc(1, sizeof(redisReply));
-
-        if (rr == NULL) {
-            mc->err = "out of memory";
-
-        } else if (mc->error.len) {
+        if (mc->error.len) {
             /* as Redis would have refused the MGET: an error reply */
-            rr->type = REDIS_REPLY_ERROR;
-            rr->str = (char *) mc->error.data;
-            rr->len = mc->error.len;
+            rr.type = REDIS_REPLY_ERROR;
+            rr.str = (char *) mc->error.data;
+            rr.len = mc->error.len;
 
         } else {
-            rr->type = REDIS_REPLY_ARRAY;
-            rr->elements = mc->argc;
-            rr->element = mc->parts;
+            rr.type = REDIS_REPLY_ARRAY;
+            rr.elements = mc->argc;
+            rr.element = mc->parts;
         }
+
+        mc->handler(mc->data, mc->err ? NULL : &rr, mc->err);
     }
 
-    if (mc->data) {
-        mc->handler(mc->data, rr, mc->err);
-    }
+    /* the copies are single blocks, not hiredis' own: freed here */
 
     for (i = 0; i < (ngx_uint_t) mc->argc; i++) {
-        if (mc->parts[i]) {
-            freeReplyObject(mc->parts[i]);
-        }
+        ngx_free(mc->parts[i]);
     }
 
     if (mc->error.len) {
         ngx_free(mc->error.data);
     }
 
-    free(rr);
     ngx_free(mc);
 }
 
 
-/* a string, nil, integer or status, owned by the caller */
+/*
+ * A string, nil, integer or status, with its text, in one block of the
+ * caller's to free with ngx_free()
+ */
 static redisReply *
-ngx_bluebutton_cluster_copy(redisReply *reply)
+ngx_bluebutton_cluster_copy(redisReply *reply, ngx_log_t *log)
 {
+    size_t       len;
     redisReply  *rr;
 
-    rr = calloc(1, sizeof(redisReply));
+    /* no GET answers an array: what would be one is read as nil */
+    len = reply->type == REDIS_REPLY_ARRAY || reply->str == NULL
+          ? 0 : reply->len;
+
+    rr = ngx_alloc(sizeof(redisReply) + len + 1, log);
     if (rr == NULL) {
         return NULL;
     }
 
-    rr->type = reply->type;
+    ngx_memzero(rr, sizeof(redisReply));
+
+    rr->type = reply->type == REDIS_REPLY_ARRAY ? REDIS_REPLY_NIL
+                                                : reply->type;
     rr->integer = reply->integer;
 
-    if (reply->type == REDIS_REPLY_ARRAY) {
-        /* no GET answers an array */
-        rr->type = REDIS_REPLY_NIL;
-        return rr;
-    }
-
-    if (reply->str) {
-        rr->str = malloc(reply->len + 1);
-        if (rr->str == NULL) {
-            free(rr);
-            return NULL;
-        }
-
-        ngx_memcpy(rr->str, reply->str, reply->len);
-        rr->str[reply->len] = '\0';
-        rr->len = reply->len;
+    if (len || reply->str) {
+        rr->str = (char *) (rr + 1);
+        ngx_memcpy(rr->str, reply->str, len);
+        rr->str[len] = '\0';
+        rr->len = len;
     }
 
     return rr;

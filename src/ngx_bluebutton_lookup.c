@@ -10,8 +10,8 @@
  * the client and patient it used.  The script only finds those two
  * values; the record is parsed strictly here, and a grant read for any
  * other client or patient than the record's is refused.  Keys derived
- * inside the script make this a single-instance design: Redis Cluster is
- * not supported.
+ * inside the script keep it to one Redis: on a cluster (and with a
+ * cache) the record and the grant are read with GETs of their own.
  *
  * For a token seen before, one MGET of its record and of the grant its
  * record named then (see ngx_bluebutton_memo.c); if the record now names

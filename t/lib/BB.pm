@@ -478,7 +478,7 @@ sub start_cluster {
 sub cluster_synced {
     my $deadline = time + 10;
     for my $port (@Cluster) {
-        my $role = command($port, 'ROLE');
+        my $role = eval { command($port, 'ROLE') } or next;
         next unless $role->[0] eq 'slave';
         until ((command($port, 'ROLE')->[3] || '') eq 'connected') {
             die "replica $port did not sync\n" if time > $deadline;
@@ -487,11 +487,20 @@ sub cluster_synced {
     }
 }
 
+# a node of the cluster that answers
+sub live_node {
+    for my $port (@Cluster) {
+        return $port if eval { command($port, 'PING') };
+    }
+    die "no node of the cluster answers\n";
+}
+
 # the port of the primary that serves a key's slot
 sub primary_of_key {
     my ($key) = @_;
-    my $slot = command($Cluster[0], 'CLUSTER', 'KEYSLOT', $key);
-    for my $range (@{ command($Cluster[0], 'CLUSTER', 'SLOTS') }) {
+    my $node = live_node();
+    my $slot = command($node, 'CLUSTER', 'KEYSLOT', $key);
+    for my $range (@{ command($node, 'CLUSTER', 'SLOTS') }) {
         return $range->[2][1] if $slot >= $range->[0] && $slot <= $range->[1];
     }
     die "no primary serves slot $slot\n";
@@ -514,7 +523,7 @@ sub move_slot {
         command($from, 'MIGRATE', '127.0.0.1', $to, '', 0, 5000, 'KEYS', @keys);
     }
     for my $port (@Cluster) {
-        my $role = command($port, 'ROLE');
+        my $role = eval { command($port, 'ROLE') } or next;
         next unless $role->[0] eq 'master';
         command($port, 'CLUSTER', 'SETSLOT', $slot, 'NODE', $to_id);
     }
