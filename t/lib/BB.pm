@@ -1013,11 +1013,13 @@ sub load {
     }
 
     sleep 0.2;
-    $o{during}->();
+    my $ok = eval { $o{during}->(); 1 };
+    my $err = $@;
     sleep(defined $o{after} ? $o{after} : 0.3);
     write_file($stop, '');
     waitpid $_, 0 for @pids;
     unlink $stop;
+    die $err unless $ok;
 
     my %count;
     for my $i (1 .. $clients) {
