@@ -451,10 +451,12 @@ ngx_bluebutton_cluster_mget(ngx_bluebutton_cluster_t *cluster,
     ngx_memzero(mc, sizeof(ngx_bluebutton_cluster_cmd_t)
                     + (argc - 1) * sizeof(redisReply *));
 
+    /* the parts may outlive the request: they log in the worker's log */
+
     mc->cluster = cluster;
     mc->handler = handler;
     mc->data = data;
-    mc->log = log;
+    mc->log = cluster->log;
     mc->parts = (redisReply **) (mc + 1);
     mc->argc = argc - 1;
 
@@ -465,7 +467,7 @@ ngx_bluebutton_cluster_mget(ngx_bluebutton_cluster_t *cluster,
         get[1] = argv[i];
         len[1] = argvlen[i];
 
-        cc = ngx_bluebutton_cluster_alloc(cluster, log,
+        cc = ngx_bluebutton_cluster_alloc(cluster, cluster->log,
                                           ngx_bluebutton_cluster_part, NULL,
                                           2, get, len, sources);
         if (cc == NULL) {
@@ -673,7 +675,9 @@ ngx_bluebutton_cluster_send(ngx_bluebutton_cluster_cmd_t *cc,
 
     cc->node = node;
 
-    if (cc->sources) {
+    /* the part of a cancelled MGET: its request, and its sources, are gone */
+
+    if (cc->sources && (cc->parent == NULL || cc->parent->data != NULL)) {
         ngx_bluebutton_redis_source(&node->peer, cc->sources, cc->argv[1],
                                     cc->argvlen[1], cc->slot, node->id);
     }
