@@ -7,8 +7,8 @@
  * Unit tests for the parts of the module that do not need nginx:
  * scope matching, bounded JSON reading, the record reader, token records,
  * grants, the consent decision, the grant-key memo, what sentinels say
- * of a failover, the bounds on what a Redis reply may announce, and
- * Redis Cluster's slots, redirections and maps.
+ * of a failover, the bounds on what a Redis reply may announce, Redis
+ * Cluster's slots, redirections and maps, and introspection answers.
  */
 
 #include <stdarg.h>
@@ -32,6 +32,7 @@
 #include "ngx_bluebutton_failover.h"
 #include "ngx_bluebutton_resp.h"
 #include "ngx_bluebutton_slots.h"
+#include "ngx_bluebutton_introspect.h"
 
 #include <stdio.h>
 #include <openssl/evp.h>
@@ -1472,6 +1473,81 @@ test_slots(void **state)
 }
 
 
+#define INTROSPECT(s, p, o)  bb_introspection_parse(s, sizeof(s) - 1, p, o, &err)
+
+
+static void
+test_introspection(void **state)
+{
+    const char          *err;
+    bb_introspection_t   in;
+
+    (void) state;
+
+    /* RFC 7662's example, with SMART's patient */
+    assert_int_equal(INTROSPECT("{\"active\": true, \"client_id\": \"l238j323ds"
+                                "-23ij4\", \"username\": \"jdoe\", \"scope\": "
+                                "\"patient/Patient.read openid\", \"sub\": "
+                                "\"Z5O3upPC88QrAjx00dis\", \"aud\": [\"https:"
+                                "//protected.example.net/resource\"], \"iss\":"
+                                " \"https://server.example.com/\", \"exp\": "
+                                "1419356238, \"iat\": 1419350238, \"cnf\": "
+                                "{\"x5t#S256\": \"bwcK0esc3ACC3DB2Y5_lESsXE8o9"
+                                "ltc05O89jdN-dg2\"}, \"patient\": \"-2014000"
+                                "0008325\"}", NULL, &in), 0);
+    assert_int_equal(in.active, 1);
+    assert_string_equal(in.token.client_id, "l238j323ds-23ij4");
+    assert_string_equal(in.token.patient, "-20140000008325");
+    assert_string_equal(in.token.scope, "patient/Patient.read openid");
+    assert_int_equal(in.token.exp, 1419356238);
+    assert_int_equal(in.token.iat, 1419350238);
+
+    /* inactive: nothing else is read, or needed */
+    assert_int_equal(INTROSPECT("{\"active\":false}", NULL, &in), 0);
+    assert_int_equal(in.active, 0);
+    assert_int_equal(INTROSPECT("{\"active\":false,\"patient\":7}", NULL,
+                                &in), 0);
+    assert_int_equal(in.active, 0);
+
+    /* another member names the patient */
+    assert_int_equal(INTROSPECT("{\"active\":true,\"client_id\":\"a\","
+                                "\"exp\":2000000000,\"bb_patient\":\"-1\"}",
+                                "bb_patient", &in), 0);
+    assert_string_equal(in.token.patient, "-1");
+    assert_int_equal(INTROSPECT("{\"active\":true,\"client_id\":\"a\","
+                                "\"exp\":2000000000,\"bb_patient\":\"-1\"}",
+                                NULL, &in), -1);
+    assert_string_equal(err, "an active token's answer has no valid patient");
+
+    /* refused */
+    assert_int_equal(INTROSPECT("{\"active\":\"true\"}", NULL, &in), -1);
+    assert_string_equal(err, "the answer has no boolean \"active\"");
+    assert_int_equal(INTROSPECT("{}", NULL, &in), -1);
+    assert_int_equal(INTROSPECT("[true]", NULL, &in), -1);
+    assert_int_equal(INTROSPECT("{\"active\":true,\"active\":false}", NULL,
+                                &in), -1);
+    assert_int_equal(INTROSPECT("{\"active\":true,\"client_id\":\"a\","
+                                "\"patient\":\"-1\"}", NULL, &in), -1);
+    assert_string_equal(err, "an active token's answer has no valid \"exp\"");
+    assert_int_equal(INTROSPECT("{\"active\":true,\"client_id\":\"a\","
+                                "\"patient\":\"-1\",\"exp\":-5}", NULL, &in),
+                     -1);
+    assert_int_equal(INTROSPECT("{\"active\":true,\"patient\":\"-1\","
+                                "\"exp\":2000000000}", NULL, &in), -1);
+    assert_int_equal(INTROSPECT("{\"active\":true,\"client_id\":\"a\","
+                                "\"patient\":\"a b\",\"exp\":2000000000}",
+                                NULL, &in), -1);
+    assert_int_equal(INTROSPECT("{\"active\":true,\"client_id\":\"a\","
+                                "\"patient\":\"-1\",\"exp\":2000000000,"
+                                "\"scope\":\"patient/Patient.read\\u0000\"}",
+                                NULL, &in), -1);
+    assert_int_equal(INTROSPECT("{\"active\":true,\"client_id\":\"a\","
+                                "\"patient\":\"-1\",\"exp\":2000000000,"
+                                "\"x\":[[[[1]]]]}", NULL, &in), -1);
+    assert_int_equal(in.active, 0);
+}
+
+
 int
 main(void)
 {
@@ -1500,6 +1576,7 @@ main(void)
         cmocka_unit_test(test_failover),
         cmocka_unit_test(test_resp),
         cmocka_unit_test(test_slots),
+        cmocka_unit_test(test_introspection),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
