@@ -28,6 +28,7 @@
 #include "ngx_bluebutton_metrics.h"
 #include "ngx_bluebutton_cache.h"
 #include "ngx_bluebutton_jwks.h"
+#include "ngx_bluebutton_introspection.h"
 #include "ngx_bluebutton_tls.h"
 #include "ngx_bluebutton_sentinel.h"
 #include "ngx_bluebutton_cluster.h"
@@ -48,6 +49,10 @@ static void ngx_bluebutton_jwt_seen(ngx_http_request_t *r,
     ngx_bluebutton_ctx_t *ctx, ngx_str_t *token);
 static ngx_int_t ngx_bluebutton_log_quote(ngx_pool_t *pool, const char *s,
     ngx_str_t *out);
+
+static ngx_int_t ngx_bluebutton_introspected(ngx_http_request_t *r,
+    ngx_bluebutton_loc_conf_t *blcf, ngx_bluebutton_srv_conf_t *bscf,
+    ngx_bluebutton_ctx_t *ctx, ngx_str_t *token);
 
 static ngx_int_t ngx_bluebutton_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_bluebutton_init(ngx_conf_t *cf);
@@ -163,6 +168,13 @@ static ngx_command_t  ngx_bluebutton_commands[] = {
     { ngx_string("bluebutton_jwt_keys"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_bluebutton_jwt_keys,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("bluebutton_introspection"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_bluebutton_introspection_conf,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -515,6 +527,10 @@ ngx_bluebutton_handler(ngx_http_request_t *r)
     jwt = (blcf->jwt_keys != NULL || blcf->jwks != NULL)
           && bb_jwt_looks_like((const char *) token.data, token.len);
 
+    if (!jwt && blcf->introspection) {
+        return ngx_bluebutton_introspected(r, blcf, bscf, ctx, &token);
+    }
+
     keys = blcf->jwt_keys;
     ctx->cache_policy = jwt ? blcf->jwt_policy : 0;
 
@@ -601,6 +617,60 @@ ngx_bluebutton_handler(ngx_http_request_t *r)
 
 
 /*
+ * An opaque token asked of the authorization server, every time (nothing
+ * of its answer is cached); the grant is then read from Redis where the
+ * server has one, and the server's answer alone decides where it has none.
+ */
+static ngx_int_t
+ngx_bluebutton_introspected(ngx_http_request_t *r,
+    ngx_bluebutton_loc_conf_t *blcf, ngx_bluebutton_srv_conf_t *bscf,
+    ngx_bluebutton_ctx_t *ctx, ngx_str_t *token)
+{
+    ngx_int_t    rc;
+    bb_entry_t  *e;
+
+    ctx->cache_status = NGX_BLUEBUTTON_CACHE_BYPASS;
+
+    rc = ngx_bluebutton_introspection_get(r, ctx, blcf, token);
+
+    if (rc == NGX_AGAIN) {
+        return NGX_AGAIN;
+    }
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    e = ctx->entry;
+
+    if (ctx->decision != BB_DECISION_NONE || e == NULL) {
+        return ngx_bluebutton_decide(r, blcf, ctx);
+    }
+
+    if (e->found && bscf->store) {
+        /* the beneficiary's grant still stands, or not: Redis says */
+
+        rc = ngx_bluebutton_lookup_jwt_start(r, ctx, bscf);
+
+        if (rc == NGX_AGAIN) {
+            return NGX_AGAIN;
+        }
+
+        return ngx_bluebutton_decide(r, blcf, ctx);
+    }
+
+    if (e->found) {
+        /* no consent store: the grant is the server's, and it said active */
+        e->granted = 1;
+    }
+
+    ctx->decision = bb_entry_decide(e, (long long) ngx_time(), 0, &ctx->why);
+
+    return ngx_bluebutton_decide(r, blcf, ctx);
+}
+
+
+/*
  * nginx runs no access phase for subrequests (SSI, addition, auth_request,
  * mirror): one that enters a bluebutton location is checked here instead,
  * before try_files and the content handler.
@@ -610,7 +680,9 @@ ngx_bluebutton_subrequest_handler(ngx_http_request_t *r)
 {
     ngx_int_t  rc;
 
-    if (r == r->main || ngx_bluebutton_jwks_fetching(r)) {
+    if (r == r->main || ngx_bluebutton_jwks_fetching(r)
+        || ngx_bluebutton_introspection_asking(r))
+    {
         return NGX_DECLINED;
     }
 
@@ -1161,6 +1233,7 @@ ngx_bluebutton_create_loc_conf(ngx_conf_t *cf)
     blcf->original_url = NGX_CONF_UNSET_PTR;
     blcf->jwt_keys = NGX_CONF_UNSET_PTR;
     blcf->jwks = NGX_CONF_UNSET_PTR;
+    blcf->introspection = NGX_CONF_UNSET_PTR;
     blcf->jwt_algorithms = NGX_CONF_UNSET_UINT;
     blcf->jwt_leeway = NGX_CONF_UNSET;
     blcf->stale_if_error = NGX_CONF_UNSET_MSEC;
@@ -1204,6 +1277,7 @@ ngx_bluebutton_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->log_level, prev->log_level, NGX_LOG_INFO);
     ngx_conf_merge_ptr_value(conf->jwt_keys, prev->jwt_keys, NULL);
     ngx_conf_merge_ptr_value(conf->jwks, prev->jwks, NULL);
+    ngx_conf_merge_ptr_value(conf->introspection, prev->introspection, NULL);
 
     if (conf->jwt_keys && conf->jwks) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -1263,13 +1337,24 @@ ngx_bluebutton_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     if (conf->enable) {
         bscf = ngx_http_conf_get_module_srv_conf(cf, ngx_bluebutton_module);
 
-        if (bscf->store == NULL) {
+        if (bscf->store == NULL && conf->introspection == NULL) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "\"bluebutton\" is on but no "
                                "\"bluebutton_redis\", "
-                               "\"bluebutton_redis_sentinel\" or "
-                               "\"bluebutton_redis_cluster\" is "
+                               "\"bluebutton_redis_sentinel\", "
+                               "\"bluebutton_redis_cluster\" or "
+                               "\"bluebutton_introspection\" is "
                                "configured for this server");
+            return NGX_CONF_ERROR;
+        }
+
+        if (bscf->store == NULL && (conf->jwt_keys || conf->jwks)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"bluebutton\" is on with JWT keys but no "
+                               "Redis, which holds the grants and "
+                               "revocations JWTs are checked against; "
+                               "only \"bluebutton_introspection\" works "
+                               "without Redis");
             return NGX_CONF_ERROR;
         }
 

@@ -49,6 +49,8 @@ typedef struct {
 
 typedef struct ngx_bluebutton_cache_s  ngx_bluebutton_cache_t;
 typedef struct ngx_bluebutton_jwks_s   ngx_bluebutton_jwks_t;
+typedef struct ngx_bluebutton_introspection_s
+    ngx_bluebutton_introspection_t;
 
 
 typedef struct {
@@ -86,6 +88,7 @@ typedef struct {
     ngx_http_complex_value_t     *original_url;
     bb_keyset_t                  *jwt_keys;
     ngx_bluebutton_jwks_t        *jwks;      /* bluebutton_jwt_keys_url */
+    ngx_bluebutton_introspection_t  *introspection;
     ngx_uint_t                    jwt_algorithms;
     time_t                        jwt_leeway;
     ngx_str_t                     jwt_issuer;
@@ -150,6 +153,7 @@ struct ngx_bluebutton_ctx_s {
     unsigned                      expires_set:1;
     unsigned                      jwt_peeked:1;
     unsigned                      ttl_unknown:1;
+    unsigned                      introspected:1;
 };
 
 

@@ -607,6 +607,7 @@ ngx_bluebutton_cache_fill(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
     e = ctx->entry;
 
     if (cache == NULL || e == NULL || !ctx->fill_set || ctx->ttl_unknown
+        || ctx->cache_status == NGX_BLUEBUTTON_CACHE_BYPASS
         || ctx->ttl_due
         || (ctx->expires_set
             && (ngx_msec_int_t) (ctx->expires - ngx_current_msec) <= 0))

@@ -267,7 +267,7 @@ invalid value "yes" in "bluebutton" directive, it must be "on" or "off"
     }
 --- must_die
 --- error_log
-"bluebutton" is on but no "bluebutton_redis", "bluebutton_redis_sentinel" or "bluebutton_redis_cluster" is configured for this server
+"bluebutton" is on but no "bluebutton_redis", "bluebutton_redis_sentinel", "bluebutton_redis_cluster" or "bluebutton_introspection" is configured for this server
 
 
 

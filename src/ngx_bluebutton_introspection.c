@@ -1,0 +1,348 @@
+
+/*
+ * Copyright (C) 2026 ngx_bluebutton developers
+ */
+
+/*
+ * RFC 7662 token introspection by an in-memory subrequest to a location
+ * of the same server that proxies to the authorization server, as
+ * bluebutton_jwt_keys_url fetches keys: TLS, client authentication,
+ * timeouts and keepalive are that location's proxy_* lines.  The token
+ * goes in a POST body only; none of the client's request goes along.
+ * The request waits for the answer like auth_request and runs its access
+ * phase again once it is in.
+ */
+
+#include "ngx_bluebutton_introspection.h"
+#include "ngx_bluebutton_context.h"
+#include "ngx_bluebutton_lookup.h"
+#include "ngx_bluebutton_introspect.h"
+
+
+static ngx_int_t ngx_bluebutton_introspection_done(ngx_http_request_t *sr,
+    void *data, ngx_int_t rc);
+static void ngx_bluebutton_introspection_failed(ngx_http_request_t *r,
+    ngx_bluebutton_ctx_t *ctx, const char *fmt, ...);
+static size_t ngx_bluebutton_introspection_escape(u_char *dst, u_char *src,
+    size_t len);
+
+
+static ngx_str_t  ngx_bluebutton_introspection_type =
+    ngx_string("application/x-www-form-urlencoded");
+
+
+char *
+ngx_bluebutton_introspection_conf(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_bluebutton_loc_conf_t  *blcf = conf;
+
+    ngx_str_t                       *value;
+    ngx_uint_t                       i;
+    ngx_bluebutton_introspection_t  *in;
+
+    if (blcf->introspection != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0 && cf->args->nelts == 2) {
+        blcf->introspection = NULL;
+        return NGX_CONF_OK;
+    }
+
+    if (value[1].len == 0 || value[1].data[0] != '/') {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" is not a location of this server: the "
+                           "introspection endpoint is reached through one "
+                           "that proxies to it", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    in = ngx_pcalloc(cf->pool, sizeof(ngx_bluebutton_introspection_t));
+    if (in == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    in->uri = value[1];
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "patient=", 8) == 0) {
+            in->patient.data = value[i].data + 8;
+            in->patient.len = value[i].len - 8;
+
+            /* a member name, as the answer's reader looks for it */
+            if (in->patient.len == 0 || in->patient.len >= 32
+                || ngx_strlchr(in->patient.data,
+                               in->patient.data + in->patient.len, '"'))
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\": a member name of 1 to "
+                                   "31 characters is expected", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    blcf->introspection = in;
+
+    return NGX_CONF_OK;
+}
+
+
+/* the module's own subrequest is no client request to check */
+ngx_uint_t
+ngx_bluebutton_introspection_asking(ngx_http_request_t *r)
+{
+    return r->post_subrequest != NULL
+           && r->post_subrequest->handler
+              == ngx_bluebutton_introspection_done;
+}
+
+
+ngx_int_t
+ngx_bluebutton_introspection_get(ngx_http_request_t *r,
+    ngx_bluebutton_ctx_t *ctx, ngx_bluebutton_loc_conf_t *blcf,
+    ngx_str_t *token)
+{
+    size_t                           len;
+    u_char                          *p;
+    ngx_buf_t                       *b;
+    ngx_chain_t                     *cl;
+    ngx_table_elt_t                 *h;
+    ngx_http_request_t              *sr;
+    ngx_http_request_body_t         *rb;
+    ngx_http_post_subrequest_t      *ps;
+
+    static u_char  hint[] = "&token_type_hint=access_token";
+
+    if (ctx->introspected) {
+        return NGX_OK;
+    }
+
+    /* token=<the token, percent-encoded>&token_type_hint=access_token */
+
+    len = sizeof("token=") - 1 + 3 * token->len + sizeof(hint) - 1;
+
+    b = ngx_create_temp_buf(r->pool, len);
+    ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
+    rb = ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t));
+    cl = ngx_alloc_chain_link(r->pool);
+
+    if (b == NULL || ps == NULL || rb == NULL || cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(b->last, "token=", sizeof("token=") - 1);
+    p += ngx_bluebutton_introspection_escape(p, token->data, token->len);
+    b->last = ngx_cpymem(p, hint, sizeof(hint) - 1);
+    b->last_buf = 1;
+
+    cl->buf = b;
+    cl->next = NULL;
+    rb->bufs = cl;
+
+    ps->handler = ngx_bluebutton_introspection_done;
+    ps->data = ctx;
+
+    if (ngx_http_subrequest(r, &blcf->introspection->uri, NULL, &sr, ps,
+                            NGX_HTTP_SUBREQUEST_IN_MEMORY
+                            | NGX_HTTP_SUBREQUEST_WAITED)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    /* the client's request is not the gateway's: none of it goes along */
+
+    ngx_memzero(&sr->headers_in, sizeof(ngx_http_headers_in_t));
+
+    if (ngx_list_init(&sr->headers_in.headers, sr->pool, 1,
+                      sizeof(ngx_table_elt_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    h = ngx_list_push(&sr->headers_in.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_str_set(&h->key, "Content-Type");
+    h->value = ngx_bluebutton_introspection_type;
+    h->hash = 1;
+    h->lowcase_key = (u_char *) "content-type";
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    sr->headers_in.content_type = h;
+
+    sr->headers_in.content_length_n = b->last - b->pos;
+    sr->headers_in.keep_alive_n = -1;
+    sr->method = NGX_HTTP_POST;
+    ngx_str_set(&sr->method_name, "POST");
+    sr->request_body = rb;
+    sr->header_only = 0;
+
+    ctx->waiting = 1;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "bluebutton: introspecting the token at \"%V\"",
+                   &blcf->introspection->uri);
+
+    return NGX_AGAIN;
+}
+
+
+static ngx_int_t
+ngx_bluebutton_introspection_done(ngx_http_request_t *sr, void *data,
+    ngx_int_t rc)
+{
+    ngx_bluebutton_ctx_t  *ctx = data;
+
+    size_t                      len;
+    bb_entry_t                 *e;
+    ngx_buf_t                  *b;
+    const char                 *err, *patient;
+    ngx_http_request_t         *r;
+    bb_introspection_t          in;
+    ngx_bluebutton_loc_conf_t  *blcf;
+    u_char                      name[32];
+
+    r = ctx->request;
+
+    if (ctx->introspected) {
+        /* a subrequest finalized twice */
+        return NGX_OK;
+    }
+
+    ctx->introspected = 1;
+    ctx->waiting = 0;
+
+    blcf = ctx->conf;
+
+    if (rc != NGX_OK && rc != NGX_DONE && rc != NGX_HTTP_OK) {
+        /* the proxy's own 502 or 504: refused, reset, timed out */
+        ngx_bluebutton_introspection_failed(r, ctx, "\"%V\" gave no answer "
+                                            "(%i)",
+                                            &blcf->introspection->uri, rc);
+        return NGX_OK;
+    }
+
+    if (sr->headers_out.status != NGX_HTTP_OK) {
+        ngx_bluebutton_introspection_failed(r, ctx, "\"%V\" answered %ui",
+                                            &blcf->introspection->uri,
+                                            sr->headers_out.status);
+        return NGX_OK;
+    }
+
+    b = NULL;
+
+    if (sr->out && sr->out->buf) {
+        b = sr->out->buf;
+
+    } else if (sr->upstream) {
+        b = &sr->upstream->buffer;
+    }
+
+    len = b ? (size_t) (b->last - b->pos) : 0;
+
+    if (len == 0) {
+        ngx_bluebutton_introspection_failed(r, ctx, "\"%V\" answered "
+                                            "nothing",
+                                            &blcf->introspection->uri);
+        return NGX_OK;
+    }
+
+    patient = NULL;
+
+    if (blcf->introspection->patient.len) {
+        ngx_cpystrn(name, blcf->introspection->patient.data,
+                    blcf->introspection->patient.len + 1);
+        patient = (const char *) name;
+    }
+
+    if (bb_introspection_parse((const char *) b->pos, len, patient, &in,
+                               &err)
+        != 0)
+    {
+        ngx_bluebutton_introspection_failed(r, ctx, "the answer of \"%V\" "
+                                            "could not be read: %s",
+                                            &blcf->introspection->uri, err);
+        return NGX_OK;
+    }
+
+    e = ngx_bluebutton_lookup_entry(r, ctx, BB_ENTRY_OPAQUE);
+    if (e == NULL) {
+        return NGX_OK;
+    }
+
+    if (in.active) {
+        e->found = 1;
+        e->token = in.token;
+        ctx->token = &e->token;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "bluebutton: the token is %s",
+                   in.active ? "active" : "not active");
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_bluebutton_introspection_failed(ngx_http_request_t *r,
+    ngx_bluebutton_ctx_t *ctx, const char *fmt, ...)
+{
+    u_char   *p, buf[512];
+    va_list   args;
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(buf, buf + sizeof(buf), fmt, args);
+    va_end(args);
+
+    /* the server could not say: 503, never 401 */
+    ngx_bluebutton_set_cause(r, ctx, "%*s", p - buf, buf);
+    ctx->decision = BB_DECISION_UNAVAILABLE;
+}
+
+
+/* application/x-www-form-urlencoded: all but the unreserved characters */
+static size_t
+ngx_bluebutton_introspection_escape(u_char *dst, u_char *src, size_t len)
+{
+    u_char  *p, c;
+    size_t   i;
+
+    static u_char  hex[] = "0123456789ABCDEF";
+
+    p = dst;
+
+    for (i = 0; i < len; i++) {
+        c = src[i];
+
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+            || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'
+            || c == '~')
+        {
+            *p++ = c;
+            continue;
+        }
+
+        *p++ = '%';
+        *p++ = hex[c >> 4];
+        *p++ = hex[c & 0xf];
+    }
+
+    return p - dst;
+}
