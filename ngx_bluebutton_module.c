@@ -617,23 +617,57 @@ ngx_bluebutton_handler(ngx_http_request_t *r)
 
 
 /*
- * An opaque token asked of the authorization server, every time (nothing
- * of its answer is cached); the grant is then read from Redis where the
- * server has one, and the server's answer alone decides where it has none.
+ * An opaque token asked of the authorization server; with a ttl and a
+ * cache, its answer is kept that long at most (never past the token's
+ * exp), and the grant read with it stays exact by Redis' invalidations.
+ * The grant is read from Redis where the server has one; where it has
+ * none, the server's answer alone decides.
  */
 static ngx_int_t
 ngx_bluebutton_introspected(ngx_http_request_t *r,
     ngx_bluebutton_loc_conf_t *blcf, ngx_bluebutton_srv_conf_t *bscf,
     ngx_bluebutton_ctx_t *ctx, ngx_str_t *token)
 {
-    ngx_int_t    rc;
-    bb_entry_t  *e;
+    ngx_int_t                        rc;
+    bb_entry_t                      *e;
+    ngx_bluebutton_introspection_t  *in;
 
-    ctx->cache_status = NGX_BLUEBUTTON_CACHE_BYPASS;
+    in = blcf->introspection;
+
+    if (!ctx->introspected) {
+        ctx->cache_policy = in->policy;
+        ctx->cache_status = NGX_BLUEBUTTON_CACHE_BYPASS;
+
+        if (in->ttl && bscf->cache) {
+            ngx_bluebutton_cache_find(r, ctx, bscf, BB_ENTRY_OPAQUE,
+                                      in->policy, blcf->stale_if_error);
+        }
+
+        if (ctx->cache_status == NGX_BLUEBUTTON_CACHE_HIT) {
+            ctx->token = ctx->entry->found ? &ctx->entry->token : NULL;
+            ctx->decision = bb_entry_decide(ctx->entry,
+                                            (long long) ngx_time(), 0,
+                                            &ctx->why);
+
+            return ngx_bluebutton_decide(r, blcf, ctx);
+        }
+
+        if (ctx->cache_status != NGX_BLUEBUTTON_CACHE_BYPASS
+            && ngx_bluebutton_flight_join(ctx))
+        {
+            return NGX_AGAIN;
+        }
+    }
 
     rc = ngx_bluebutton_introspection_get(r, ctx, blcf, token);
 
     if (rc == NGX_AGAIN) {
+        if (ctx->cache_status != NGX_BLUEBUTTON_CACHE_BYPASS) {
+            /* what changes in Redis from now on keeps it out of the zone */
+            ngx_bluebutton_cache_sending(ctx, bscf);
+            ngx_bluebutton_flight_lead(ctx);
+        }
+
         return NGX_AGAIN;
     }
 
@@ -644,8 +678,13 @@ ngx_bluebutton_introspected(ngx_http_request_t *r,
     e = ctx->entry;
 
     if (ctx->decision != BB_DECISION_NONE || e == NULL) {
+        ngx_bluebutton_flight_land(ctx);
         return ngx_bluebutton_decide(r, blcf, ctx);
     }
+
+    /* kept no longer than the ttl, counted from when the server was asked */
+    ctx->expires = ngx_current_msec + in->ttl;
+    ctx->expires_set = 1;
 
     if (e->found && bscf->store) {
         /* the beneficiary's grant still stands, or not: Redis says */
@@ -656,6 +695,8 @@ ngx_bluebutton_introspected(ngx_http_request_t *r,
             return NGX_AGAIN;
         }
 
+        ngx_bluebutton_flight_land(ctx);
+
         return ngx_bluebutton_decide(r, blcf, ctx);
     }
 
@@ -665,6 +706,12 @@ ngx_bluebutton_introspected(ngx_http_request_t *r,
     }
 
     ctx->decision = bb_entry_decide(e, (long long) ngx_time(), 0, &ctx->why);
+
+    if (ctx->cache_status != NGX_BLUEBUTTON_CACHE_BYPASS) {
+        ngx_bluebutton_cache_fill(r, ctx, bscf);
+    }
+
+    ngx_bluebutton_flight_land(ctx);
 
     return ngx_bluebutton_decide(r, blcf, ctx);
 }

@@ -630,7 +630,13 @@ ngx_bluebutton_cache_fill(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
 
     nkeys = ngx_bluebutton_cache_keys(ctx, &cache->prefix, buf, sizeof(buf),
                                       keys);
-    if (nkeys == 0) {
+
+    /*
+     * Only an introspection answer may stand on no Redis key at all: an
+     * inactive token, kept no longer than its ttl (ctx->expires)
+     */
+
+    if (nkeys == (size_t) -1 || (nkeys == 0 && !ctx->introspected)) {
         return;
     }
 
@@ -732,7 +738,9 @@ ngx_bluebutton_cache_keys(ngx_bluebutton_ctx_t *ctx, ngx_str_t *prefix,
     last = buf + size;
     n = 0;
 
-    if (e->kind == BB_ENTRY_OPAQUE) {
+    /* an introspected token has no record in Redis, only its grant */
+
+    if (e->kind == BB_ENTRY_OPAQUE && !ctx->introspected) {
         keys[n].data = p;
         p = ngx_bluebutton_token_key(p, last, prefix, ctx->token_hash);
         keys[n].len = p - keys[n].data;
@@ -755,7 +763,7 @@ ngx_bluebutton_cache_keys(ngx_bluebutton_ctx_t *ctx, ngx_str_t *prefix,
     }
 
     /* a key cut short would not match its invalidation */
-    return p < last ? n : 0;
+    return p < last ? n : (size_t) -1;
 }
 
 

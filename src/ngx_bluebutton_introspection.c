@@ -37,7 +37,7 @@ ngx_bluebutton_introspection_conf(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     ngx_bluebutton_loc_conf_t  *blcf = conf;
 
-    ngx_str_t                       *value;
+    ngx_str_t                       *value, s;
     ngx_uint_t                       i;
     ngx_bluebutton_introspection_t  *in;
 
@@ -87,10 +87,33 @@ ngx_bluebutton_introspection_conf(ngx_conf_t *cf, ngx_command_t *cmd,
             continue;
         }
 
+        if (ngx_strncmp(value[i].data, "ttl=", 4) == 0) {
+            s.data = value[i].data + 4;
+            s.len = value[i].len - 4;
+
+            in->ttl = ngx_parse_time(&s, 0);
+
+            if (in->ttl == (ngx_msec_t) NGX_ERROR) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid parameter \"%V\"", &value[i]);
         return NGX_CONF_ERROR;
     }
+
+    /* entries of another endpoint or reading are not this one's */
+
+    ngx_crc32_init(in->policy);
+    ngx_crc32_update(&in->policy, (u_char *) "introspection", 13);
+    ngx_crc32_update(&in->policy, in->uri.data, in->uri.len);
+    ngx_crc32_update(&in->policy, in->patient.data, in->patient.len);
+    ngx_crc32_final(in->policy);
 
     blcf->introspection = in;
 

@@ -18,6 +18,8 @@
 struct ngx_bluebutton_introspection_s {
     ngx_str_t                     uri;       /* a location of the server */
     ngx_str_t                     patient;   /* the member, if not "patient" */
+    ngx_msec_t                    ttl;       /* an answer kept, at most */
+    uint32_t                      policy;    /* its entries' in the cache */
 };
 
 

@@ -7,6 +7,7 @@
 
 use Test::Nginx::Socket 'no_plan';
 use BB;
+use Time::HiRes ();
 
 repeat_each(1);
 no_shuffle();
@@ -40,10 +41,23 @@ END
     }
 });
 
+our $Cached = <<'END';
+    location /p {
+        bluebutton on;
+        bluebutton_introspection /_introspect ttl=1s;
+        add_header X-Cache $bluebutton_cache_status always;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+    location = /_introspect {
+        internal;
+        proxy_pass http://127.0.0.1:1982/oauth/introspect;
+    }
+END
+
 # The stand-in: the answer by token; every request appended to a file.
 sub start_server {
     my $log = "$ENV{TEST_NGINX_REDIS_DIR}/introspect.log";
-    unlink $log;
+    unlink $log, "$ENV{TEST_NGINX_REDIS_DIR}/switch.off";
     my $exp = time + 3600;
     my %answers = (
         good => qq({"active":true,"client_id":"app-1","patient":"$Patient",)
@@ -58,6 +72,8 @@ sub start_server {
         other => qq({"active":true,"client_id":"app-1","bb_patient":"$Patient",)
                  . qq("scope":"patient/Patient.read","exp":$exp}),
         inactive => '{"active":false}',
+        shortexp => qq({"active":true,"client_id":"app-1","patient":"$Patient",)
+                    . qq("scope":"patient/Patient.read","exp":) . (time + 2) . '}',
         garbage => 'this is not JSON',
     );
 
@@ -82,7 +98,12 @@ sub start_server {
             sleep 3;
         }
 
+        # "switch" is active until the server revokes it (a file says so)
+        my $switch = -e "$ENV{TEST_NGINX_REDIS_DIR}/switch.off"
+                     ? 'inactive' : 'good';
+
         my ($status, $text) = $token eq 'broken' ? (500, '{"error":"x"}')
+                            : $token eq 'switch' ? (200, $answers{$switch})
                             : (200, $answers{$token} || $answers{inactive});
         print $c "HTTP/1.1 $status X\r\nContent-Type: application/json\r\n"
                  . "Content-Length: " . length($text) . "\r\n"
@@ -335,3 +356,105 @@ backend GET /p patient=[patientId:-20140000008325] client=[app-1] app=[] authori
 --- must_die
 --- error_log
 a member name of 1 to 31 characters is expected
+
+
+
+=== TEST 12: ttl with a cache: one question for many requests, a hit asks nothing
+--- init
+BB::flush();
+BB::grant('app-1', $main::Patient);
+main::start_server();
+BB::start_control(undef, count => sub {
+    my @r = main::requests_seen();
+    die "asked " . @r . " times for 3 requests\n" unless @r == 1;
+});
+--- http_config
+    bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    bluebutton_cache zone=introspection:1m;
+--- config eval
+$::Cached . $BB::Control
+--- pipelined_requests eval
+["GET /control/pause/200", "GET /p", "GET /p", "GET /p", "GET /control/do/count"]
+--- more_headers
+Authorization: Bearer good
+--- error_code eval
+[200, 200, 200, 200, 200]
+--- response_headers eval
+["", "X-Cache: MISS", "X-Cache: HIT", "X-Cache: HIT", ""]
+
+
+
+=== TEST 13: ttl: a revocation at the server is served until the ttl ends, then refused
+--- init
+BB::flush();
+BB::grant('app-1', $main::Patient);
+main::start_server();
+BB::start_control(undef, server_revokes => sub {
+    BB::write_file("$ENV{TEST_NGINX_REDIS_DIR}/switch.off", '');
+});
+--- http_config
+    bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    bluebutton_cache zone=introspection:1m;
+--- config eval
+$::Cached . $BB::Control
+--- pipelined_requests eval
+["GET /control/pause/200", "GET /p", "GET /control/do/server_revokes",
+ "GET /p", "GET /control/pause/1100", "GET /p"]
+--- more_headers eval
+["", "Authorization: Bearer switch", "", "Authorization: Bearer switch", "",
+ "Authorization: Bearer switch"]
+--- error_code eval
+[200, 200, 200, 200, 200, 401]
+--- response_headers eval
+["", "X-Cache: MISS", "", "X-Cache: HIT", "", "X-Cache: EXPIRED"]
+
+
+
+=== TEST 13b: ttl: a grant revoked in Redis is refused at once
+--- init
+BB::flush();
+BB::grant('app-1', $main::Patient);
+main::start_server();
+BB::start_control(undef, redis_revokes => sub {
+    BB::revoke_grant('app-1', $main::Patient);
+    Time::HiRes::sleep(0.05);
+});
+--- http_config
+    bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    bluebutton_cache zone=introspection:1m;
+--- config eval
+my $c = $::Cached . $BB::Control;
+$c =~ s/ttl=1s/ttl=60s/;
+$c
+--- pipelined_requests eval
+["GET /control/pause/200", "GET /p", "GET /p", "GET /control/do/redis_revokes", "GET /p"]
+--- more_headers eval
+["", "Authorization: Bearer good", "Authorization: Bearer good", "", "Authorization: Bearer good"]
+--- error_code eval
+[200, 200, 200, 200, 401]
+--- response_headers eval
+["", "X-Cache: MISS", "X-Cache: HIT", "", "X-Cache: MISS"]
+
+
+
+=== TEST 14: ttl is never past the token's exp
+--- init
+BB::flush();
+BB::grant('app-1', $main::Patient);
+main::start_server();
+--- http_config
+    bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    bluebutton_cache zone=introspection:1m;
+--- config eval
+my $c = $::Cached . $BB::Control;
+$c =~ s/ttl=1s/ttl=60s/;
+$c
+--- pipelined_requests eval
+["GET /control/pause/200", "GET /p", "GET /p", "GET /control/pause/2600", "GET /p"]
+--- more_headers eval
+["", "Authorization: Bearer shortexp", "Authorization: Bearer shortexp", "", "Authorization: Bearer shortexp"]
+--- error_code eval
+[200, 200, 200, 200, 401]
+--- response_headers eval
+["", "X-Cache: MISS", "X-Cache: HIT", "", ""]
+--- timeout: 10
