@@ -88,7 +88,7 @@ ngx_bluebutton_ctx_create(ngx_http_request_t *r,
 
 /*
  * Whether a token looked up for one location stands in another: the same
- * keys, JWT policy and size limit judge it alike.
+ * keys, JWT policy, introspection and size limit judge it alike.
  */
 static ngx_uint_t
 ngx_bluebutton_same_token_rules(ngx_bluebutton_loc_conf_t *a,
@@ -96,6 +96,7 @@ ngx_bluebutton_same_token_rules(ngx_bluebutton_loc_conf_t *a,
 {
     return a->jwt_keys == b->jwt_keys
            && a->jwks == b->jwks
+           && a->introspection == b->introspection
            && a->jwt_policy == b->jwt_policy
            && a->max_token_size == b->max_token_size;
 }

@@ -458,3 +458,30 @@ $c
 --- response_headers eval
 ["", "X-Cache: MISS", "X-Cache: HIT", "", ""]
 --- timeout: 10
+
+
+
+=== TEST 15: sent on by an internal redirect to a location that reads tokens from Redis: judged there afresh, not by the server's answer
+--- init
+BB::flush();
+BB::grant('app-1', $main::Patient);
+main::start_server();
+--- config
+    location /p {
+        bluebutton on;
+        bluebutton_introspection /_introspect;
+        try_files /nothing-here @redis;
+    }
+    location @redis {
+        bluebutton on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+    location = /_introspect {
+        internal;
+        proxy_pass http://127.0.0.1:1982/oauth/introspect;
+    }
+--- request
+GET /p
+--- more_headers
+Authorization: Bearer good
+--- error_code: 401
