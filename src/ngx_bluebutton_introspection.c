@@ -17,6 +17,7 @@
 #include "ngx_bluebutton_context.h"
 #include "ngx_bluebutton_lookup.h"
 #include "ngx_bluebutton_introspect.h"
+#include "ngx_bluebutton_subrequest.h"
 
 
 static ngx_int_t ngx_bluebutton_introspection_done(ngx_http_request_t *sr,
@@ -136,14 +137,11 @@ ngx_bluebutton_introspection_get(ngx_http_request_t *r,
     ngx_bluebutton_ctx_t *ctx, ngx_bluebutton_loc_conf_t *blcf,
     ngx_str_t *token)
 {
-    size_t                           len;
-    u_char                          *p;
-    ngx_buf_t                       *b;
-    ngx_chain_t                     *cl;
-    ngx_table_elt_t                 *h;
-    ngx_http_request_t              *sr;
-    ngx_http_request_body_t         *rb;
-    ngx_http_post_subrequest_t      *ps;
+    size_t                       len;
+    u_char                      *p;
+    ngx_buf_t                   *b;
+    ngx_http_request_t          *sr;
+    ngx_http_post_subrequest_t  *ps;
 
     static u_char  hint[] = "&token_type_hint=access_token";
 
@@ -157,10 +155,8 @@ ngx_bluebutton_introspection_get(ngx_http_request_t *r,
 
     b = ngx_create_temp_buf(r->pool, len);
     ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
-    rb = ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t));
-    cl = ngx_alloc_chain_link(r->pool);
 
-    if (b == NULL || ps == NULL || rb == NULL || cl == NULL) {
+    if (b == NULL || ps == NULL) {
         return NGX_ERROR;
     }
 
@@ -169,52 +165,16 @@ ngx_bluebutton_introspection_get(ngx_http_request_t *r,
     b->last = ngx_cpymem(p, hint, sizeof(hint) - 1);
     b->last_buf = 1;
 
-    cl->buf = b;
-    cl->next = NULL;
-    rb->bufs = cl;
-
     ps->handler = ngx_bluebutton_introspection_done;
     ps->data = ctx;
 
-    if (ngx_http_subrequest(r, &blcf->introspection->uri, NULL, &sr, ps,
-                            NGX_HTTP_SUBREQUEST_IN_MEMORY
-                            | NGX_HTTP_SUBREQUEST_WAITED)
+    if (ngx_bluebutton_subrequest(r, &blcf->introspection->uri, ps,
+                                  NGX_HTTP_SUBREQUEST_WAITED, b,
+                                  &ngx_bluebutton_introspection_type, &sr)
         != NGX_OK)
     {
         return NGX_ERROR;
     }
-
-    /* the client's request is not the gateway's: none of it goes along */
-
-    ngx_memzero(&sr->headers_in, sizeof(ngx_http_headers_in_t));
-
-    if (ngx_list_init(&sr->headers_in.headers, sr->pool, 1,
-                      sizeof(ngx_table_elt_t))
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    h = ngx_list_push(&sr->headers_in.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_str_set(&h->key, "Content-Type");
-    h->value = ngx_bluebutton_introspection_type;
-    h->hash = 1;
-    h->lowcase_key = (u_char *) "content-type";
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    sr->headers_in.content_type = h;
-
-    sr->headers_in.content_length_n = b->last - b->pos;
-    sr->headers_in.keep_alive_n = -1;
-    sr->method = NGX_HTTP_POST;
-    ngx_str_set(&sr->method_name, "POST");
-    sr->request_body = rb;
-    sr->header_only = 0;
 
     ctx->waiting = 1;
 
@@ -232,9 +192,8 @@ ngx_bluebutton_introspection_done(ngx_http_request_t *sr, void *data,
 {
     ngx_bluebutton_ctx_t  *ctx = data;
 
-    size_t                      len;
     bb_entry_t                 *e;
-    ngx_buf_t                  *b;
+    ngx_str_t                   answer;
     const char                 *err, *patient;
     ngx_http_request_t         *r;
     bb_introspection_t          in;
@@ -268,18 +227,9 @@ ngx_bluebutton_introspection_done(ngx_http_request_t *sr, void *data,
         return NGX_OK;
     }
 
-    b = NULL;
+    ngx_bluebutton_subrequest_answer(sr, &answer);
 
-    if (sr->out && sr->out->buf) {
-        b = sr->out->buf;
-
-    } else if (sr->upstream) {
-        b = &sr->upstream->buffer;
-    }
-
-    len = b ? (size_t) (b->last - b->pos) : 0;
-
-    if (len == 0) {
+    if (answer.len == 0) {
         ngx_bluebutton_introspection_failed(r, ctx, "\"%V\" answered "
                                             "nothing",
                                             &blcf->introspection->uri);
@@ -294,8 +244,8 @@ ngx_bluebutton_introspection_done(ngx_http_request_t *sr, void *data,
         patient = (const char *) name;
     }
 
-    if (bb_introspection_parse((const char *) b->pos, len, patient, &in,
-                               &err)
+    if (bb_introspection_parse((const char *) answer.data, answer.len,
+                               patient, &in, &err)
         != 0)
     {
         ngx_bluebutton_introspection_failed(r, ctx, "the answer of \"%V\" "

@@ -28,6 +28,7 @@
 
 #include "ngx_bluebutton_jwks.h"
 #include "ngx_bluebutton_context.h"
+#include "ngx_bluebutton_subrequest.h"
 
 
 #define NGX_BLUEBUTTON_JWKS_ZONE       (256 * 1024)
@@ -553,32 +554,14 @@ ngx_bluebutton_jwks_fetch(ngx_http_request_t *r, ngx_bluebutton_jwks_t *jwks,
     ps->handler = ngx_bluebutton_jwks_done;
     ps->data = f;
 
-    if (ngx_http_subrequest(r, &jwks->uri, NULL, &sr, ps,
-                            NGX_HTTP_SUBREQUEST_IN_MEMORY
-                            | (wait ? NGX_HTTP_SUBREQUEST_WAITED
-                                    : NGX_HTTP_SUBREQUEST_BACKGROUND))
+    if (ngx_bluebutton_subrequest(r, &jwks->uri, ps,
+                                  wait ? NGX_HTTP_SUBREQUEST_WAITED
+                                       : NGX_HTTP_SUBREQUEST_BACKGROUND,
+                                  NULL, NULL, &sr)
         != NGX_OK)
     {
         return NGX_ERROR;
     }
-
-    /* the client's request is not the gateway's: none of it goes along */
-
-    ngx_memzero(&sr->headers_in, sizeof(ngx_http_headers_in_t));
-
-    if (ngx_list_init(&sr->headers_in.headers, sr->pool, 1,
-                      sizeof(ngx_table_elt_t))
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    sr->headers_in.content_length_n = -1;
-    sr->headers_in.keep_alive_n = -1;
-    sr->method = NGX_HTTP_GET;
-    ngx_str_set(&sr->method_name, "GET");
-    sr->request_body = NULL;
-    sr->header_only = 0;
 
     if (wait && ctx) {
         ctx->waiting = 1;
@@ -601,7 +584,7 @@ ngx_bluebutton_jwks_done(ngx_http_request_t *sr, void *data, ngx_int_t rc)
     u_char                    *text;
     size_t                     len;
     time_t                     now, max_age, next;
-    ngx_buf_t                 *b;
+    ngx_str_t                  answer;
     bb_keyset_t               *set;
     ngx_uint_t                 same, n, level;
     ngx_bluebutton_jwks_t     *jwks;
@@ -633,22 +616,15 @@ ngx_bluebutton_jwks_done(ngx_http_request_t *sr, void *data, ngx_int_t rc)
         return NGX_OK;
     }
 
-    b = NULL;
+    ngx_bluebutton_subrequest_answer(sr, &answer);
 
-    if (sr->out && sr->out->buf) {
-        b = sr->out->buf;
-
-    } else if (sr->upstream) {
-        b = &sr->upstream->buffer;
-    }
-
-    len = b ? (size_t) (b->last - b->pos) : 0;
-
-    if (len == 0) {
+    if (answer.len == 0) {
         ngx_bluebutton_jwks_failed(sr, jwks, "\"%V\" answered nothing",
                                    &jwks->uri);
         return NGX_OK;
     }
+
+    len = answer.len;
 
     if (len > NGX_BLUEBUTTON_JWKS_MAX) {
         ngx_bluebutton_jwks_failed(sr, jwks, "its JWKS is larger than %uz "
@@ -656,7 +632,7 @@ ngx_bluebutton_jwks_done(ngx_http_request_t *sr, void *data, ngx_int_t rc)
         return NGX_OK;
     }
 
-    text = b->pos;
+    text = answer.data;
 
     /* the same checks as keys read from a file */
 
