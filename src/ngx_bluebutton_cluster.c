@@ -208,23 +208,14 @@ ngx_bluebutton_cluster_conf(ngx_conf_t *cf, ngx_bluebutton_redis_conf_t *rcf)
             continue;
         }
 
-        addr = ngx_array_push(&ccf->seeds);
-        if (addr == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        ngx_memzero(addr, sizeof(ngx_bluebutton_redis_conf_t));
-
         /* seeds may be names: resolved here, like every other address */
 
-        rv = ngx_bluebutton_redis_parse_addr(cf, addr, &value[i]);
+        rv = ngx_bluebutton_redis_push_addr(cf, &ccf->seeds, &value[i],
+                                            "takes the TCP addresses of "
+                                            "cluster nodes, not unix "
+                                            "sockets");
         if (rv != NGX_CONF_OK) {
             return rv;
-        }
-
-        if (addr->sockaddr->sa_family == AF_UNIX) {
-            return "takes the TCP addresses of cluster nodes, not unix "
-                   "sockets";
         }
     }
 

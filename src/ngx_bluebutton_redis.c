@@ -127,6 +127,29 @@ ngx_bluebutton_redis_parse_addr(ngx_conf_t *cf,
 }
 
 
+char *
+ngx_bluebutton_redis_push_addr(ngx_conf_t *cf, ngx_array_t *addrs,
+    ngx_str_t *value, char *unix_refusal)
+{
+    char                         *rv;
+    ngx_bluebutton_redis_conf_t  *addr;
+
+    addr = ngx_array_push(addrs);
+    if (addr == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(addr, sizeof(ngx_bluebutton_redis_conf_t));
+
+    rv = ngx_bluebutton_redis_parse_addr(cf, addr, value);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    return addr->sockaddr->sa_family == AF_UNIX ? unix_refusal : NGX_CONF_OK;
+}
+
+
 ngx_bluebutton_redis_cmd_t *
 ngx_bluebutton_redis_command(ngx_bluebutton_redis_peer_t *peer,
     ngx_log_t *log, ngx_bluebutton_redis_handler_pt handler, void *data,

@@ -178,6 +178,10 @@ struct ngx_bluebutton_redis_cmd_s {
 char *ngx_bluebutton_redis_parse_addr(ngx_conf_t *cf,
     ngx_bluebutton_redis_conf_t *rcf, ngx_str_t *value);
 
+/* one more TCP address of a list (sentinels, cluster seeds) in addrs */
+char *ngx_bluebutton_redis_push_addr(ngx_conf_t *cf, ngx_array_t *addrs,
+    ngx_str_t *value, char *unix_refusal);
+
 /* connects now unless connected or backing off after a failure */
 void ngx_bluebutton_redis_open(ngx_bluebutton_redis_peer_t *peer);
 

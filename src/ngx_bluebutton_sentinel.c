@@ -72,7 +72,6 @@ ngx_bluebutton_sentinel_conf(ngx_conf_t *cf, ngx_bluebutton_redis_conf_t *rcf)
     char                            *rv;
     ngx_str_t                       *value;
     ngx_uint_t                       i;
-    ngx_bluebutton_redis_conf_t     *addr;
     ngx_bluebutton_sentinel_conf_t  *scf;
 
     value = cf->args->elts;
@@ -101,20 +100,11 @@ ngx_bluebutton_sentinel_conf(ngx_conf_t *cf, ngx_bluebutton_redis_conf_t *rcf)
     }
 
     for (i = 2; i < cf->args->nelts; i++) {
-        addr = ngx_array_push(&scf->addrs);
-        if (addr == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        ngx_memzero(addr, sizeof(ngx_bluebutton_redis_conf_t));
-
-        rv = ngx_bluebutton_redis_parse_addr(cf, addr, &value[i]);
+        rv = ngx_bluebutton_redis_push_addr(cf, &scf->addrs, &value[i],
+                                            "takes sentinels' TCP addresses, "
+                                            "not unix sockets");
         if (rv != NGX_CONF_OK) {
             return rv;
-        }
-
-        if (addr->sockaddr->sa_family == AF_UNIX) {
-            return "takes sentinels' TCP addresses, not unix sockets";
         }
     }
 
