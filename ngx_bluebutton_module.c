@@ -28,6 +28,7 @@
 #include "ngx_bluebutton_metrics.h"
 #include "ngx_bluebutton_cache.h"
 #include "ngx_bluebutton_jwks.h"
+#include "ngx_bluebutton_issuer.h"
 #include "ngx_bluebutton_introspection.h"
 #include "ngx_bluebutton_tls.h"
 #include "ngx_bluebutton_sentinel.h"
@@ -41,10 +42,9 @@ static ngx_int_t ngx_bluebutton_decide(ngx_http_request_t *r,
     ngx_bluebutton_loc_conf_t *blcf, ngx_bluebutton_ctx_t *ctx);
 static void ngx_bluebutton_stale(ngx_http_request_t *r,
     ngx_bluebutton_loc_conf_t *blcf, ngx_bluebutton_ctx_t *ctx);
-static uint32_t ngx_bluebutton_jwt_policy(ngx_bluebutton_loc_conf_t *blcf);
 static ngx_int_t ngx_bluebutton_jwt_check(ngx_http_request_t *r,
     ngx_bluebutton_loc_conf_t *blcf, ngx_bluebutton_ctx_t *ctx,
-    ngx_str_t *token, bb_keyset_t *keys);
+    ngx_str_t *token, ngx_bluebutton_issuer_t *is, bb_keyset_t *keys);
 static void ngx_bluebutton_jwt_seen(ngx_http_request_t *r,
     ngx_bluebutton_ctx_t *ctx, ngx_str_t *token);
 static ngx_int_t ngx_bluebutton_log_quote(ngx_pool_t *pool, const char *s,
@@ -83,11 +83,6 @@ static char *ngx_bluebutton_scope(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_bluebutton_fhir_types(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_bluebutton_jwt_keys(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-static void ngx_bluebutton_jwt_keys_cleanup(void *data);
-static char *ngx_bluebutton_jwt_algorithms(ngx_conf_t *cf,
-    ngx_command_t *cmd, void *conf);
 static char *ngx_bluebutton_quoted_string(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_bluebutton_header_name(ngx_conf_t *cf, void *post,
@@ -167,7 +162,7 @@ static ngx_command_t  ngx_bluebutton_commands[] = {
 
     { ngx_string("bluebutton_jwt_keys"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_bluebutton_jwt_keys,
+      ngx_bluebutton_issuer_keys_conf,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -188,7 +183,7 @@ static ngx_command_t  ngx_bluebutton_commands[] = {
 
     { ngx_string("bluebutton_jwt_algorithms"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
-      ngx_bluebutton_jwt_algorithms,
+      ngx_bluebutton_issuer_algorithms_conf,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -201,10 +196,10 @@ static ngx_command_t  ngx_bluebutton_commands[] = {
       NULL },
 
     { ngx_string("bluebutton_jwt_issuer"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_bluebutton_issuer_conf,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_bluebutton_loc_conf_t, jwt_issuer),
+      0,
       NULL },
 
     { ngx_string("bluebutton_jwt_audience"),
@@ -451,6 +446,7 @@ ngx_bluebutton_handler(ngx_http_request_t *r)
     ngx_int_t                   rc;
     ngx_uint_t                  jwt, version;
     bb_keyset_t                *keys;
+    ngx_bluebutton_issuer_t    *is;
     ngx_str_t                   token;
     ngx_bluebutton_ctx_t       *ctx;
     ngx_bluebutton_srv_conf_t  *bscf;
@@ -524,18 +520,36 @@ ngx_bluebutton_handler(ngx_http_request_t *r)
 
     bscf = ngx_http_get_module_srv_conf(r, ngx_bluebutton_module);
 
-    jwt = (blcf->jwt_keys != NULL || blcf->jwks != NULL)
+    jwt = blcf->issuers != NULL
           && bb_jwt_looks_like((const char *) token.data, token.len);
 
     if (!jwt && blcf->introspection) {
         return ngx_bluebutton_introspected(r, blcf, bscf, ctx, &token);
     }
 
-    keys = blcf->jwt_keys;
-    ctx->cache_policy = jwt ? blcf->jwt_policy : 0;
+    keys = NULL;
+    is = NULL;
+    ctx->cache_policy = 0;
 
-    if (jwt && blcf->jwks) {
-        rc = ngx_bluebutton_jwks_get(r, blcf->jwks, 0, &keys, &version);
+    if (jwt) {
+        is = ngx_bluebutton_issuer_pick(blcf, &token);
+
+        if (is == NULL) {
+            /* no keys to try: what it claims is not trusted here */
+            ctx->jwt = 1;
+            ctx->decision = BB_DECISION_INVALID_TOKEN;
+            ctx->why = "The access token is from another issuer";
+            ngx_bluebutton_jwt_seen(r, ctx, &token);
+            return ngx_bluebutton_refuse(r, ctx);
+        }
+
+        ctx->issuer = is;
+        ctx->cache_policy = is->policy;
+        keys = is->keys;
+    }
+
+    if (is && is->jwks) {
+        rc = ngx_bluebutton_jwks_get(r, is->jwks, 0, &keys, &version);
 
         if (rc == NGX_AGAIN) {
             return NGX_AGAIN;
@@ -544,7 +558,7 @@ ngx_bluebutton_handler(ngx_http_request_t *r)
         if (keys == NULL) {
             /* the keys are missing, not the token: 503, never 401 */
             ngx_bluebutton_set_cause(r, ctx, "no signing keys were fetched "
-                                     "from \"%V\" yet", &blcf->jwks->uri);
+                                     "from \"%V\" yet", &is->jwks->uri);
             ctx->decision = BB_DECISION_UNAVAILABLE;
             return ngx_bluebutton_refuse(r, ctx);
         }
@@ -578,14 +592,14 @@ ngx_bluebutton_handler(ngx_http_request_t *r)
     if (jwt) {
         /* verified here; Redis only says whether consent still stands */
 
-        rc = ngx_bluebutton_jwt_check(r, blcf, ctx, &token, keys);
+        rc = ngx_bluebutton_jwt_check(r, blcf, ctx, &token, is, keys);
 
-        if (rc == NGX_ABORT && blcf->jwks && !ctx->jwks_fetched
+        if (rc == NGX_ABORT && is->jwks && !ctx->jwks_fetched
             && bb_jwt_key_unknown(ctx->why))
         {
             /* a key rotated in since the last fetch: ask once more */
 
-            if (ngx_bluebutton_jwks_get(r, blcf->jwks, 1, &keys, &version)
+            if (ngx_bluebutton_jwks_get(r, is->jwks, 1, &keys, &version)
                 == NGX_AGAIN)
             {
                 ctx->decision = BB_DECISION_NONE;
@@ -860,35 +874,10 @@ ngx_bluebutton_log_handler(ngx_http_request_t *r)
 }
 
 
-/* a cached JWT is served only where it was verified under the same rules */
-static uint32_t
-ngx_bluebutton_jwt_policy(ngx_bluebutton_loc_conf_t *blcf)
-{
-    uint32_t   crc;
-    uintptr_t  keys;
-
-    keys = blcf->jwks ? (uintptr_t) blcf->jwks : (uintptr_t) blcf->jwt_keys;
-
-    ngx_crc32_init(crc);
-    ngx_crc32_update(&crc, (u_char *) &keys, sizeof(keys));
-    ngx_crc32_update(&crc, (u_char *) &blcf->jwt_algorithms,
-                     sizeof(blcf->jwt_algorithms));
-    ngx_crc32_update(&crc, (u_char *) &blcf->jwt_leeway,
-                     sizeof(blcf->jwt_leeway));
-    ngx_crc32_update(&crc, blcf->jwt_issuer.data, blcf->jwt_issuer.len);
-    ngx_crc32_update(&crc, (u_char *) "\0", 1);
-    ngx_crc32_update(&crc, blcf->jwt_audience.data, blcf->jwt_audience.len);
-    ngx_crc32_final(crc);
-
-    /* 0 is the opaque tokens' */
-    return crc ? crc : 1;
-}
-
-
 static ngx_int_t
 ngx_bluebutton_jwt_check(ngx_http_request_t *r,
     ngx_bluebutton_loc_conf_t *blcf, ngx_bluebutton_ctx_t *ctx,
-    ngx_str_t *token, bb_keyset_t *keys)
+    ngx_str_t *token, ngx_bluebutton_issuer_t *is, bb_keyset_t *keys)
 {
     uint64_t          started;
     bb_token_t       *t;
@@ -903,12 +892,11 @@ ngx_bluebutton_jwt_check(ngx_http_request_t *r,
     e->found = 1;
     t = &e->token;
 
-    policy.algorithms = blcf->jwt_algorithms;
+    policy.algorithms = is->algorithms;
     policy.leeway = blcf->jwt_leeway;
-    policy.issuer = blcf->jwt_issuer.len
-                    ? (const char *) blcf->jwt_issuer.data : NULL;
-    policy.audience = blcf->jwt_audience.len
-                      ? (const char *) blcf->jwt_audience.data : NULL;
+    policy.issuer = is->iss.len ? (const char *) is->iss.data : NULL;
+    policy.audience = is->audience.len
+                      ? (const char *) is->audience.data : NULL;
 
     ctx->jwt = 1;
     started = ngx_bluebutton_metrics_now();
@@ -1280,6 +1268,7 @@ ngx_bluebutton_create_loc_conf(ngx_conf_t *cf)
     blcf->original_url = NGX_CONF_UNSET_PTR;
     blcf->jwt_keys = NGX_CONF_UNSET_PTR;
     blcf->jwks = NGX_CONF_UNSET_PTR;
+    blcf->jwt_issuers = NGX_CONF_UNSET_PTR;
     blcf->introspection = NGX_CONF_UNSET_PTR;
     blcf->jwt_algorithms = NGX_CONF_UNSET_UINT;
     blcf->jwt_leeway = NGX_CONF_UNSET;
@@ -1337,14 +1326,15 @@ ngx_bluebutton_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->jwt_algorithms, prev->jwt_algorithms,
                               BB_ALG_DEFAULT);
     ngx_conf_merge_sec_value(conf->jwt_leeway, prev->jwt_leeway, 30);
-    ngx_conf_merge_str_value(conf->jwt_issuer, prev->jwt_issuer, "");
     ngx_conf_merge_str_value(conf->jwt_audience, prev->jwt_audience, "");
     ngx_conf_merge_value(conf->fhir, prev->fhir, 0);
     ngx_conf_merge_ptr_value(conf->fhir_types, prev->fhir_types, NULL);
     ngx_conf_merge_ptr_value(conf->original_url, prev->original_url, NULL);
     ngx_conf_merge_msec_value(conf->stale_if_error, prev->stale_if_error, 0);
 
-    conf->jwt_policy = ngx_bluebutton_jwt_policy(conf);
+    if (ngx_bluebutton_issuer_merge(cf, prev, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
 
     if (conf->fhir_types == NULL) {
         conf->fhir_types = ngx_array_create(cf->pool, 3, sizeof(char *));
@@ -1371,16 +1361,6 @@ ngx_bluebutton_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    if (conf->jwt_keys
-        && !(conf->jwt_algorithms & bb_jwt_keyset_algorithms(conf->jwt_keys)))
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"bluebutton_jwt_algorithms\" allows none of the "
-                           "algorithms the keys of \"bluebutton_jwt_keys\" "
-                           "can verify: every JWT would be refused");
-        return NGX_CONF_ERROR;
-    }
-
     if (conf->enable) {
         bscf = ngx_http_conf_get_module_srv_conf(cf, ngx_bluebutton_module);
 
@@ -1395,7 +1375,7 @@ ngx_bluebutton_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
             return NGX_CONF_ERROR;
         }
 
-        if (bscf->store == NULL && (conf->jwt_keys || conf->jwks)) {
+        if (bscf->store == NULL && conf->issuers) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "\"bluebutton\" is on with JWT keys but no "
                                "Redis, which holds the grants and "
@@ -1745,139 +1725,6 @@ invalid:
                        "invalid resource type \"%V\" in \"%V\"",
                        &value[i], &cmd->name);
     return NGX_CONF_ERROR;
-}
-
-
-static char *
-ngx_bluebutton_jwt_keys(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_bluebutton_loc_conf_t  *blcf = conf;
-
-    char                 err[256];
-    u_char              *text;
-    ssize_t              n;
-    ngx_str_t           *value, name;
-    ngx_file_t           file;
-    bb_keyset_t         *set;
-    ngx_file_info_t      fi;
-    ngx_pool_cleanup_t  *cln;
-
-    if (blcf->jwt_keys != NGX_CONF_UNSET_PTR) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-    name = value[1];
-
-    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    /* read once, here: workers never touch the file */
-
-    ngx_memzero(&file, sizeof(ngx_file_t));
-    file.name = name;
-    file.log = cf->log;
-
-    file.fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (file.fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "\"%V\" key file \"%V\" could not be opened",
-                           &cmd->name, &name);
-        return NGX_CONF_ERROR;
-    }
-
-    text = NULL;
-    n = NGX_ERROR;
-
-    if (ngx_fd_info(file.fd, &fi) != NGX_FILE_ERROR
-        && ngx_file_size(&fi) <= 1024 * 1024)
-    {
-        text = ngx_pnalloc(cf->temp_pool, ngx_file_size(&fi) + 1);
-        if (text) {
-            n = ngx_read_file(&file, text, ngx_file_size(&fi), 0);
-        }
-    }
-
-    if (ngx_close_file(file.fd) == NGX_FILE_ERROR) {
-        ngx_conf_log_error(NGX_LOG_ALERT, cf, ngx_errno,
-                           ngx_close_file_n " \"%V\" failed", &name);
-    }
-
-    if (n == NGX_ERROR || n != ngx_file_size(&fi)) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%V\" key file \"%V\" could not be read, or is "
-                           "larger than 1 MiB", &cmd->name, &name);
-        return NGX_CONF_ERROR;
-    }
-
-    set = ngx_pcalloc(cf->pool, sizeof(bb_keyset_t));
-    cln = ngx_pool_cleanup_add(cf->pool, 0);
-
-    if (set == NULL || cln == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    if (bb_keyset_parse((const char *) text, (size_t) n, set, err,
-                        sizeof(err))
-        != 0)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%V\" key file \"%V\" %s", &cmd->name, &name,
-                           err);
-        return NGX_CONF_ERROR;
-    }
-
-    /* freed with the configuration, so that a reload releases old keys */
-    cln->handler = ngx_bluebutton_jwt_keys_cleanup;
-    cln->data = set;
-
-    ngx_bluebutton_metrics_keys_loaded(set->n);
-
-    blcf->jwt_keys = set;
-
-    return NGX_CONF_OK;
-}
-
-
-static void
-ngx_bluebutton_jwt_keys_cleanup(void *data)
-{
-    bb_keyset_free(data);
-}
-
-
-static char *
-ngx_bluebutton_jwt_algorithms(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
-{
-    ngx_bluebutton_loc_conf_t  *blcf = conf;
-
-    unsigned     bit;
-    ngx_str_t   *value;
-    ngx_uint_t   i;
-
-    if (blcf->jwt_algorithms != NGX_CONF_UNSET_UINT) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-    blcf->jwt_algorithms = 0;
-
-    for (i = 1; i < cf->args->nelts; i++) {
-        bit = bb_jwt_algorithm((const char *) value[i].data, value[i].len);
-
-        if (bit == 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "unsupported algorithm \"%V\" in \"%V\"",
-                               &value[i], &cmd->name);
-            return NGX_CONF_ERROR;
-        }
-
-        blcf->jwt_algorithms |= bit;
-    }
-
-    return NGX_CONF_OK;
 }
 
 

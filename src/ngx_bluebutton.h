@@ -38,9 +38,10 @@ typedef struct {
 } ngx_bluebutton_main_conf_t;
 
 
-/* a bluebutton_jwt_keys_url, checked once every location is known */
+/* a JWKS URI, checked once every location is known */
 typedef struct {
     ngx_str_t                     uri;
+    ngx_str_t                     directive;
     ngx_http_core_srv_conf_t     *cscf;
     ngx_str_t                     file;
     ngx_uint_t                    line;
@@ -49,6 +50,7 @@ typedef struct {
 
 typedef struct ngx_bluebutton_cache_s  ngx_bluebutton_cache_t;
 typedef struct ngx_bluebutton_jwks_s   ngx_bluebutton_jwks_t;
+typedef struct ngx_bluebutton_issuer_s ngx_bluebutton_issuer_t;
 typedef struct ngx_bluebutton_introspection_s
     ngx_bluebutton_introspection_t;
 
@@ -91,10 +93,12 @@ typedef struct {
     ngx_bluebutton_introspection_t  *introspection;
     ngx_uint_t                    jwt_algorithms;
     time_t                        jwt_leeway;
-    ngx_str_t                     jwt_issuer;
+    ngx_array_t                  *jwt_issuers; /* bluebutton_jwt_issuer */
     ngx_str_t                     jwt_audience;
     ngx_msec_t                    stale_if_error;
-    uint32_t                      jwt_policy;  /* what a cached JWT met */
+    ngx_bluebutton_issuer_t      *issuers;   /* trusted, with their keys */
+    ngx_uint_t                    nissuers;  /* 0: JWTs are not verified */
+    uint32_t                      jwt_policy;  /* over all the issuers */
 } ngx_bluebutton_loc_conf_t;
 
 
@@ -114,6 +118,7 @@ struct ngx_bluebutton_ctx_s {
     bb_fhir_route_t               route;     /* with bluebutton_fhir */
     u_char                        token_hash[64];
     bb_token_t                   *token;     /* known once looked up */
+    ngx_bluebutton_issuer_t      *issuer;    /* a JWT's, picked by its iss */
     bb_entry_t                   *entry;     /* what Redis said of it */
     bb_entry_t                   *stale;     /* for bluebutton_stale_if_error */
     ngx_msec_t                    stale_age;

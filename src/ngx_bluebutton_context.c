@@ -4,6 +4,7 @@
  */
 
 #include "ngx_bluebutton_context.h"
+#include "ngx_bluebutton_issuer.h"
 #include "ngx_bluebutton_cache.h"
 
 
@@ -94,10 +95,8 @@ static ngx_uint_t
 ngx_bluebutton_same_token_rules(ngx_bluebutton_loc_conf_t *a,
     ngx_bluebutton_loc_conf_t *b)
 {
-    return a->jwt_keys == b->jwt_keys
-           && a->jwks == b->jwks
+    return ngx_bluebutton_issuer_same(a, b)
            && a->introspection == b->introspection
-           && a->jwt_policy == b->jwt_policy
            && a->max_token_size == b->max_token_size;
 }
 

@@ -81,12 +81,7 @@ ngx_bluebutton_jwks_conf(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_bluebutton_loc_conf_t  *blcf = conf;
 
-    time_t                  refresh, min_refresh, *tp;
-    ngx_str_t              *value, name, s;
-    ngx_pool_cleanup_t     *cln;
-    ngx_uint_t              i;
-    ngx_shm_zone_t         *shm_zone;
-    ngx_bluebutton_jwks_t  *jwks;
+    ngx_str_t  *value;
 
     if (blcf->jwks != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
@@ -94,33 +89,54 @@ ngx_bluebutton_jwks_conf(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    if (value[1].len == 0 || value[1].data[0] != '/') {
+    blcf->jwks = ngx_bluebutton_jwks_add(cf, &value[1], &value[2],
+                                         cf->args->nelts - 2);
+    if (blcf->jwks == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+ngx_bluebutton_jwks_t *
+ngx_bluebutton_jwks_add(ngx_conf_t *cf, ngx_str_t *uri, ngx_str_t *params,
+    ngx_uint_t n)
+{
+    time_t                  refresh, min_refresh, *tp;
+    ngx_str_t               name, s;
+    ngx_uint_t              i;
+    ngx_shm_zone_t         *shm_zone;
+    ngx_pool_cleanup_t     *cln;
+    ngx_bluebutton_jwks_t  *jwks;
+
+    if (uri->len == 0 || uri->data[0] != '/') {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"%V\" must be a location of this server, such "
                            "as /_jwks, that proxies to the authorization "
-                           "server's JWKS", &value[1]);
-        return NGX_CONF_ERROR;
+                           "server's JWKS", uri);
+        return NULL;
     }
 
     refresh = 600;
     min_refresh = 30;
 
-    for (i = 2; i < cf->args->nelts; i++) {
+    for (i = 0; i < n; i++) {
 
-        if (ngx_strncmp(value[i].data, "refresh=", 8) == 0) {
-            s.data = value[i].data + 8;
-            s.len = value[i].len - 8;
+        if (ngx_strncmp(params[i].data, "refresh=", 8) == 0) {
+            s.data = params[i].data + 8;
+            s.len = params[i].len - 8;
             tp = &refresh;
 
-        } else if (ngx_strncmp(value[i].data, "min_refresh=", 12) == 0) {
-            s.data = value[i].data + 12;
-            s.len = value[i].len - 12;
+        } else if (ngx_strncmp(params[i].data, "min_refresh=", 12) == 0) {
+            s.data = params[i].data + 12;
+            s.len = params[i].len - 12;
             tp = &min_refresh;
 
         } else {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid parameter \"%V\"", &value[i]);
-            return NGX_CONF_ERROR;
+                               "invalid parameter \"%V\"", &params[i]);
+            return NULL;
         }
 
         *tp = ngx_parse_time(&s, 1);
@@ -128,35 +144,35 @@ ngx_bluebutton_jwks_conf(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (*tp == (time_t) NGX_ERROR || *tp == 0) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid \"%V\": a time of a second or more "
-                               "is needed", &value[i]);
-            return NGX_CONF_ERROR;
+                               "is needed", &params[i]);
+            return NULL;
         }
     }
 
     if (min_refresh > refresh) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"min_refresh\" must not exceed \"refresh\"");
-        return NGX_CONF_ERROR;
+        return NULL;
     }
 
-    if (ngx_bluebutton_jwks_remember(cf, &value[1]) != NGX_OK) {
-        return NGX_CONF_ERROR;
+    if (ngx_bluebutton_jwks_remember(cf, uri) != NGX_OK) {
+        return NULL;
     }
 
     /* one zone per location asked: its keys are shared by every user */
 
-    name.len = sizeof("bluebutton_jwks:") - 1 + value[1].len;
+    name.len = sizeof("bluebutton_jwks:") - 1 + uri->len;
     name.data = ngx_pnalloc(cf->pool, name.len);
     if (name.data == NULL) {
-        return NGX_CONF_ERROR;
+        return NULL;
     }
 
-    ngx_sprintf(name.data, "bluebutton_jwks:%V", &value[1]);
+    ngx_sprintf(name.data, "bluebutton_jwks:%V", uri);
 
     shm_zone = ngx_shared_memory_add(cf, &name, NGX_BLUEBUTTON_JWKS_ZONE,
                                      &ngx_bluebutton_module);
     if (shm_zone == NULL) {
-        return NGX_CONF_ERROR;
+        return NULL;
     }
 
     jwks = shm_zone->data;
@@ -165,30 +181,29 @@ ngx_bluebutton_jwks_conf(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (jwks->refresh != refresh || jwks->min_refresh != min_refresh) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "\"%V\" is already used with other "
-                               "\"refresh\" or \"min_refresh\"", &value[1]);
-            return NGX_CONF_ERROR;
+                               "\"refresh\" or \"min_refresh\"", uri);
+            return NULL;
         }
 
-        blcf->jwks = jwks;
-        return NGX_CONF_OK;
+        return jwks;
     }
 
     jwks = ngx_pcalloc(cf->pool, sizeof(ngx_bluebutton_jwks_t));
     if (jwks == NULL) {
-        return NGX_CONF_ERROR;
+        return NULL;
     }
 
     /* a worker's keys go with its configuration */
 
     cln = ngx_pool_cleanup_add(cf->pool, 0);
     if (cln == NULL) {
-        return NGX_CONF_ERROR;
+        return NULL;
     }
 
     cln->handler = ngx_bluebutton_jwks_cleanup;
     cln->data = jwks;
 
-    jwks->uri = value[1];
+    jwks->uri = *uri;
     jwks->refresh = refresh;
     jwks->min_refresh = min_refresh;
     jwks->shm_zone = shm_zone;
@@ -196,9 +211,7 @@ ngx_bluebutton_jwks_conf(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     shm_zone->init = ngx_bluebutton_jwks_init_zone;
     shm_zone->data = jwks;
 
-    blcf->jwks = jwks;
-
-    return NGX_CONF_OK;
+    return jwks;
 }
 
 
@@ -451,6 +464,7 @@ ngx_bluebutton_jwks_remember(ngx_conf_t *cf, ngx_str_t *uri)
     }
 
     use->uri = *uri;
+    use->directive = ((ngx_str_t *) cf->args->elts)[0];
     use->cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
     use->file = cf->conf_file->file.name;
     use->line = cf->conf_file->line;
@@ -480,12 +494,11 @@ ngx_bluebutton_jwks_check(ngx_conf_t *cf, ngx_array_t *uses)
         }
 
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "\"bluebutton_jwt_keys_url\" names \"%V\", but no "
-                      "location of this server is \"location = %V\" or "
-                      "\"location %V\": the keys would be asked of "
-                      "whatever serves it, in %V:%ui",
-                      &use[i].uri, &use[i].uri, &use[i].uri, &use[i].file,
-                      use[i].line);
+                      "\"%V\" names \"%V\", but no location of this "
+                      "server is \"location = %V\" or \"location %V\": "
+                      "the keys would be asked of whatever serves it, in "
+                      "%V:%ui", &use[i].directive, &use[i].uri, &use[i].uri,
+                      &use[i].uri, &use[i].file, use[i].line);
         return NGX_ERROR;
     }
 

@@ -40,6 +40,13 @@ char *ngx_bluebutton_jwks_conf(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
 /*
+ * The keys of a location of the server, with "refresh=" and
+ * "min_refresh=" parameters; one zone per URI, whoever names it.
+ */
+ngx_bluebutton_jwks_t *ngx_bluebutton_jwks_add(ngx_conf_t *cf,
+    ngx_str_t *uri, ngx_str_t *params, ngx_uint_t n);
+
+/*
  * The keys to verify with, or NULL when none were fetched yet; starts a
  * fetch when one is due.  Returns NGX_AGAIN when the request waits for a
  * fetch (the access phase runs again when it is done), NGX_OK otherwise.
