@@ -16,6 +16,9 @@
 //   BBAS_CLIENTS        the apps (clients.json here)
 //   BBAS_BENEFICIARIES  who can sign in (beneficiaries.json here)
 //   BBAS_ACCESS_TOKEN_TTL  seconds (3600); BBAS_JWT_ALG  RS256 or ES256
+//   BBAS_GATEWAY_SECRET_FILE  a file holding the secret of the gateway's
+//                       own client, "bluebutton-gateway", which may ask
+//                       RFC 7662 introspection about any app's token
 
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -33,6 +36,29 @@ function required(env, name) {
 // the registered apps, their redirect URIs on the apps' origin
 export function readClients(file, appOrigin) {
   return JSON.parse(readFileSync(file, 'utf8').replaceAll('{app_origin}', appOrigin));
+}
+
+// the gateway introspects with HTTP Basic; its secret is never in a URL
+export const GATEWAY_CLIENT_ID = 'bluebutton-gateway';
+
+export function gatewayClient(file) {
+  if (!file) {
+    return undefined;
+  }
+  const secret = readFileSync(file, 'utf8').trim();
+  // unreserved characters only: HTTP Basic then needs no form-encoding
+  if (!/^[A-Za-z0-9._~-]{32,256}$/.test(secret)) {
+    throw new Error('BBAS_GATEWAY_SECRET_FILE must hold 32 to 256 of A-Z a-z 0-9 . _ ~ -');
+  }
+  return {
+    client_id: GATEWAY_CLIENT_ID,
+    client_name: 'Blue Button gateway',
+    client_secret: secret,
+    token_endpoint_auth_method: 'client_secret_basic',
+    grant_types: [],
+    response_types: [],
+    redirect_uris: [],
+  };
 }
 
 export function loadConfig(env) {
@@ -57,6 +83,7 @@ export function loadConfig(env) {
   return {
     issuer,
     fhirBase,
+    gateway: gatewayClient(env.BBAS_GATEWAY_SECRET_FILE),
     fhirAliases: (env.BBAS_FHIR_ALIASES ?? '').split(',').filter(Boolean)
       .map((url) => url.replace(/\/$/, '')),
     fhirPaths: [new URL(fhirBase).pathname,

@@ -66,9 +66,16 @@ export function appOrigin(client, origin) {
   return client.redirectUris.some((uri) => new URL(uri).origin === origin);
 }
 
+// RFC 7662: the gateway asks about any app's token; an app only about its own
+export function introspectionAllowed(gateway) {
+  return (ctx, client, token) => (gateway !== undefined
+    && client.clientId === gateway.client_id)
+    || token.clientId === client.clientId;
+}
+
 export function makeProvider({
   issuer, fhirBase, fhirAliases = [], clients, jwks, cookieKeys, adapter,
-  beneficiaries, accessTokenTtl = 3600, jwtAlg = 'RS256',
+  beneficiaries, accessTokenTtl = 3600, jwtAlg = 'RS256', gateway,
 }) {
   // SMART: a token is asked for one of the FHIR servers we protect, never
   // for a server the app names that would then receive it
@@ -82,7 +89,7 @@ export function makeProvider({
 
   const provider = new Provider(issuer, {
     adapter,
-    clients,
+    clients: gateway ? [...clients, gateway] : clients,
     jwks,
     cookies: {
       keys: cookieKeys,
@@ -124,7 +131,7 @@ export function makeProvider({
     features: {
       devInteractions: { enabled: false },
       revocation: { enabled: true },
-      introspection: { enabled: true },
+      introspection: { enabled: true, allowedPolicy: introspectionAllowed(gateway) },
       rpInitiatedLogout: { enabled: false },
       resourceIndicators: {
         enabled: true,

@@ -56,6 +56,7 @@ function build() {
     beneficiaries,
     accessTokenTtl: config.accessTokenTtl,
     jwtAlg: config.jwtAlg,
+    gateway: config.gateway,
   });
   provider.on('server_error', (ctx, err) => log.error(`${ctx.path}: ${err.stack}`));
   bridge.attach(provider);

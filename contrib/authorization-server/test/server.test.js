@@ -5,12 +5,13 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { tokenHash } from '../bridge.js';
+import { gatewayClient } from '../config.js';
 import { authorize } from '../scripted-authorize.js';
 import { poll, until } from '../../test-support/poll.js';
 import { LEAST_ACL, startRedis } from './redis-server.js';
@@ -19,11 +20,14 @@ const REDIS_PORT = 6424;
 const PORT = 6425;
 const issuer = `http://127.0.0.1:${PORT}`;
 const redirect = 'http://127.0.0.1:1/';
+const GATEWAY_SECRET = 'gateway-secret-of-the-tests-0123456789';
 let redis;
 let server;
 
 before(async () => {
   redis = await startRedis({ port: REDIS_PORT });
+  const secretFile = join(mkdtempSync(join(tmpdir(), 'bbas-gateway.')), 'secret');
+  writeFileSync(secretFile, `${GATEWAY_SECRET}\n`, { mode: 0o600 });
   await redis.admin.call('ACL', 'SETUSER', 'authorization-server', 'reset', ...LEAST_ACL);
   server = spawn(process.execPath, [new URL('../server.js', import.meta.url).pathname], {
     env: {
@@ -34,6 +38,7 @@ before(async () => {
       BBAS_PORT: String(PORT),
       BBAS_STATE_DIR: mkdtempSync(join(tmpdir(), 'bbas-state.')),
       BBAS_REDIS_URL: `redis://authorization-server:secret@127.0.0.1:${REDIS_PORT}`,
+      BBAS_GATEWAY_SECRET_FILE: secretFile,
     },
     stdio: 'ignore',
   });
@@ -116,4 +121,61 @@ test('a revocation Redis refuses: the page says so; taken when Redis allows it',
   assert.equal(await redis.admin.exists(grant), 0);
   const later = await (await fetch(`${issuer}/v2/accounts/apps`, { headers: { cookie } })).text();
   assert.doesNotMatch(later, /has not confirmed it yet/);
+});
+
+
+function introspect(token, { auth, clientId } = {}) {
+  return fetch(`${issuer}/v2/o/introspect`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      ...(auth ? { authorization: `Basic ${Buffer.from(auth).toString('base64')}` } : {}),
+    },
+    body: new URLSearchParams({
+      token, token_type_hint: 'access_token', ...(clientId ? { client_id: clientId } : {}),
+    }),
+  });
+}
+
+test('RFC 7662: the gateway learns of any app\'s token, an app only of its own', async () => {
+  const answer = await authorize({ ...alice, client: 'smart-demo-app' });
+  assert.ok(answer.access_token, JSON.stringify(answer));
+
+  const res = await introspect(answer.access_token,
+    { auth: `bluebutton-gateway:${GATEWAY_SECRET}` });
+  assert.equal(res.status, 200);
+  const body = await res.json();
+  assert.equal(body.active, true);
+  assert.equal(body.patient, '-20140000008325');
+  assert.equal(body.client_id, 'smart-demo-app');
+  assert.match(body.scope, /(^| )patient\/ExplanationOfBenefit\.read( |$)/);
+  assert.ok(Number.isSafeInteger(body.exp) && body.exp > Date.now() / 1000);
+
+  const wrong = await introspect(answer.access_token,
+    { auth: 'bluebutton-gateway:not-the-secret-of-the-gateway-0000' });
+  assert.equal(wrong.status, 401);
+
+  const other = await introspect(answer.access_token, { clientId: 'smart-demo-app-once' });
+  assert.equal(other.status, 200);
+  assert.deepEqual(await other.json(), { active: false });
+
+  const own = await introspect(answer.access_token, { clientId: 'smart-demo-app' });
+  assert.equal((await own.json()).active, true);
+});
+
+
+test('the gateway\'s secret: at least 32 unreserved characters, from a file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bbas-gateway.'));
+  const file = (text) => {
+    const name = join(dir, 'secret');
+    writeFileSync(name, text);
+    return name;
+  };
+  assert.equal(gatewayClient(undefined), undefined);
+  assert.throws(() => gatewayClient(file('short')), /32 to 256/);
+  assert.throws(() => gatewayClient(file(`${'a'.repeat(32)}:${'b'.repeat(8)}`)), /32 to 256/);
+  const client = gatewayClient(file(`${'x'.repeat(40)}\n`));
+  assert.equal(client.client_secret, 'x'.repeat(40));
+  assert.equal(client.token_endpoint_auth_method, 'client_secret_basic');
+  assert.deepEqual(client.grant_types, []);
 });
