@@ -1055,7 +1055,10 @@ ngx_bluebutton_create_main_conf(ngx_conf_t *cf)
 
     if (ngx_array_init(&bmcf->stores, cf->pool, 2,
                        sizeof(ngx_bluebutton_store_t *))
-        != NGX_OK)
+        != NGX_OK
+        || ngx_array_init(&bmcf->storeless, cf->pool, 1,
+                          sizeof(ngx_bluebutton_cache_t *))
+           != NGX_OK)
     {
         return NULL;
     }
@@ -1382,6 +1385,14 @@ ngx_bluebutton_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                                "revocations JWTs are checked against; "
                                "only \"bluebutton_introspection\" works "
                                "without Redis");
+            return NGX_CONF_ERROR;
+        }
+
+        if (bscf->store == NULL && bscf->cache && conf->introspection
+            && conf->introspection->ttl
+            && ngx_bluebutton_cache_bind_storeless(cf, bscf->cache)
+               != NGX_CONF_OK)
+        {
             return NGX_CONF_ERROR;
         }
 

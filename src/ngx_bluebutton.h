@@ -33,6 +33,7 @@
 
 typedef struct {
     ngx_array_t                   stores;    /* ngx_bluebutton_store_t * */
+    ngx_array_t                   storeless; /* caches of no store */
     ngx_int_t                     request_id_index;
     ngx_array_t                  *jwks_uses; /* ngx_bluebutton_jwks_use_t */
 } ngx_bluebutton_main_conf_t;

@@ -85,6 +85,8 @@ struct ngx_bluebutton_cache_sh_s {
 
 static ngx_int_t ngx_bluebutton_cache_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
+static char *ngx_bluebutton_cache_mixed(ngx_conf_t *cf,
+    ngx_bluebutton_cache_t *cache);
 static void ngx_bluebutton_cache_rbtree_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static ngx_bluebutton_cache_node_t *ngx_bluebutton_cache_lookup(
@@ -276,6 +278,10 @@ ngx_bluebutton_cache_bind(ngx_conf_t *cf, ngx_bluebutton_srv_conf_t *bscf)
         return NGX_CONF_ERROR;
     }
 
+    if (cache->storeless) {
+        return ngx_bluebutton_cache_mixed(cf, cache);
+    }
+
     cache->store = store;
     cache->prefix = bscf->prefix;
 
@@ -295,6 +301,50 @@ ngx_bluebutton_cache_bind(ngx_conf_t *cf, ngx_bluebutton_srv_conf_t *bscf)
     *cp = cache;
 
     return NGX_CONF_OK;
+}
+
+
+char *
+ngx_bluebutton_cache_bind_storeless(ngx_conf_t *cf,
+    ngx_bluebutton_cache_t *cache)
+{
+    ngx_bluebutton_cache_t      **cp;
+    ngx_bluebutton_main_conf_t   *bmcf;
+
+    if (cache->store) {
+        return ngx_bluebutton_cache_mixed(cf, cache);
+    }
+
+    if (cache->storeless) {
+        return NGX_CONF_OK;
+    }
+
+    bmcf = ngx_http_conf_get_module_main_conf(cf, ngx_bluebutton_module);
+
+    cp = ngx_array_push(&bmcf->storeless);
+    if (cp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *cp = cache;
+    cache->storeless = 1;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * An answer cached where no Redis is read had no grant checked: it must
+ * never be served where one would be.
+ */
+static char *
+ngx_bluebutton_cache_mixed(ngx_conf_t *cf, ngx_bluebutton_cache_t *cache)
+{
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "cache zone \"%V\" is used by a server with Redis "
+                       "and by one with introspection and no Redis: give "
+                       "each its own zone", &cache->shm_zone->shm.name);
+    return NGX_CONF_ERROR;
 }
 
 
@@ -457,6 +507,11 @@ ngx_bluebutton_cache_trusted(ngx_bluebutton_cache_t *cache,
     ngx_bluebutton_cache_feed_t   *feed;
     ngx_bluebutton_cache_epoch_t  *e;
 
+    if (cn->nkeys == 0) {
+        /* an introspection answer with no Redis key: its ttl bounds it */
+        return cn->cycle == cache->cycle;
+    }
+
     feed = &cache->sh->feeds[cn->worker];
 
     if (cn->cycle != cache->cycle || feed->cycle != cn->cycle
@@ -490,7 +545,9 @@ ngx_bluebutton_cache_find(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
 
     cache = bscf->cache;
 
-    if (cache == NULL || cache->store == NULL || cache->untrackable) {
+    if (cache == NULL || (cache->store == NULL && !cache->storeless)
+        || cache->untrackable)
+    {
         ctx->cache_status = NGX_BLUEBUTTON_CACHE_BYPASS;
         return;
     }
@@ -628,8 +685,11 @@ ngx_bluebutton_cache_fill(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
         return;
     }
 
-    nkeys = ngx_bluebutton_cache_keys(ctx, &cache->prefix, buf, sizeof(buf),
-                                      keys);
+    /* with no Redis at all, nothing was read from it */
+
+    nkeys = cache->storeless
+            ? 0 : ngx_bluebutton_cache_keys(ctx, &cache->prefix, buf,
+                                             sizeof(buf), keys);
 
     /*
      * Only an introspection answer may stand on no Redis key at all: an
@@ -1047,9 +1107,15 @@ ngx_bluebutton_cache_entries(ngx_http_request_t *r)
         return 0;
     }
 
-    /* a zone belongs to one store: each is counted once */
+    /* a zone belongs to one store, or to none: each is counted once */
 
     n = 0;
+    caches = bmcf->storeless.elts;
+
+    for (i = 0; i < bmcf->storeless.nelts; i++) {
+        n += caches[i]->sh->entries;
+    }
+
     stores = bmcf->stores.elts;
 
     for (i = 0; i < bmcf->stores.nelts; i++) {

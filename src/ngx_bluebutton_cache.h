@@ -44,6 +44,8 @@ struct ngx_bluebutton_cache_s {
     ngx_msec_t                     ttl;
     ngx_msec_t                     negative_ttl;
     ngx_bluebutton_store_t        *store;     /* the one store it caches */
+    ngx_uint_t                     storeless; /* or no Redis: answers of
+                                                 introspection alone */
     ngx_str_t                      prefix;
     ngx_uint_t                     cycle;     /* this configuration's */
 
@@ -59,6 +61,13 @@ char *ngx_bluebutton_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd,
 /* binds the server's cache to its store; at most one store per zone */
 char *ngx_bluebutton_cache_bind(ngx_conf_t *cf,
     ngx_bluebutton_srv_conf_t *bscf);
+
+/*
+ * Binds the cache of a server without Redis, for introspection answers
+ * kept their ttl; such a zone serves no server that has Redis.
+ */
+char *ngx_bluebutton_cache_bind_storeless(ngx_conf_t *cf,
+    ngx_bluebutton_cache_t *cache);
 
 /*
  * Looks the request's token up.  On a hit ctx->entry is set; an entry

@@ -437,6 +437,61 @@ $c
 
 
 
+=== TEST 13c: ttl with a cache and no Redis at all: one question for three requests; a revocation at the server served until the ttl ends, then refused
+--- init
+main::start_server();
+BB::start_control(undef,
+    one => sub {
+        my @r = main::requests_seen();
+        die "asked " . @r . " times for 3 requests\n" unless @r == 1;
+    },
+    server_revokes => sub {
+        BB::write_file("$ENV{TEST_NGINX_REDIS_DIR}/switch.off", '');
+    });
+--- http_config
+    bluebutton_cache zone=introspection:1m;
+--- config eval
+$::Cached . $BB::Control
+--- pipelined_requests eval
+["GET /p", "GET /p", "GET /p", "GET /control/do/one",
+ "GET /control/do/server_revokes", "GET /p", "GET /control/pause/1100",
+ "GET /p", "GET /p"]
+--- more_headers eval
+["Authorization: Bearer switch", "Authorization: Bearer switch",
+ "Authorization: Bearer switch", "", "", "Authorization: Bearer switch", "",
+ "Authorization: Bearer switch", "Authorization: Bearer switch"]
+--- error_code eval
+[200, 200, 200, 200, 200, 200, 200, 401, 401]
+--- response_headers eval
+["X-Cache: MISS", "X-Cache: HIT", "X-Cache: HIT", "", "", "X-Cache: HIT", "",
+ "X-Cache: EXPIRED", "X-Cache: MISS"]
+
+
+
+=== TEST 13d: one cache zone for a server with Redis and one with introspection alone: refused by nginx -t
+--- http_config
+    bluebutton_cache zone=shared:1m;
+    server {
+        listen 127.0.0.1:1999;
+        bluebutton_redis 127.0.0.1:6390;
+        location / {
+            bluebutton on;
+        }
+    }
+--- config
+    location /p {
+        bluebutton on;
+        bluebutton_introspection /_introspect ttl=10s;
+    }
+    location = /_introspect {
+        proxy_pass http://127.0.0.1:1982/oauth/introspect;
+    }
+--- must_die
+--- error_log
+cache zone "shared" is used by a server with Redis and by one with introspection and no Redis: give each its own zone
+
+
+
 === TEST 14: ttl is never past the token's exp
 --- init
 BB::flush();
