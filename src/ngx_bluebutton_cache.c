@@ -21,6 +21,15 @@
  *
  * A read that was in flight while any invalidation arrived does not fill:
  * its answer may predate the change that the invalidation announced.
+ *
+ * A hit takes no lock.  Every change to the tree, the entries or the
+ * feeds is made under the zone's mutex between two increments of a
+ * sequence number (odd while changing); a hit reads the entry without
+ * the mutex, every pointer checked to lie in the zone, copies it, and
+ * counts only if the sequence did not move meanwhile (else the locked
+ * path).  The LRU order is refreshed by a hit, under the mutex, at most
+ * once a second per entry: eviction is least recently used to the
+ * second.
  */
 
 #include "ngx_bluebutton_cache.h"
@@ -56,6 +65,7 @@ typedef struct {
     ngx_uint_t                     allow;     /* may be served stale */
     ngx_uint_t                     found;
     ngx_msec_t                     confirmed;
+    ngx_msec_t                     touched;   /* its place in the LRU */
     ngx_msec_t                     expires;   /* when a key read expires */
     ngx_uint_t                     expires_set;
     time_t                         ends;      /* 0: no end of its own */
@@ -71,6 +81,7 @@ typedef struct {
 
 
 struct ngx_bluebutton_cache_sh_s {
+    ngx_atomic_t                   seq;       /* odd while changing */
     ngx_rbtree_t                   tokens;
     ngx_rbtree_node_t              tokens_sentinel;
     ngx_rbtree_t                   keys;
@@ -87,6 +98,11 @@ static ngx_int_t ngx_bluebutton_cache_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static char *ngx_bluebutton_cache_mixed(ngx_conf_t *cf,
     ngx_bluebutton_cache_t *cache);
+static ngx_int_t ngx_bluebutton_cache_peek(ngx_bluebutton_cache_t *cache,
+    ngx_bluebutton_ctx_t *ctx, ngx_uint_t kind, uint32_t policy,
+    u_char *buf, size_t *len, ngx_msec_t *touched);
+static void ngx_bluebutton_cache_touch(ngx_bluebutton_cache_t *cache,
+    u_char *token_hash);
 static void ngx_bluebutton_cache_rbtree_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static ngx_bluebutton_cache_node_t *ngx_bluebutton_cache_lookup(
@@ -104,6 +120,46 @@ static size_t ngx_bluebutton_cache_keys(ngx_bluebutton_ctx_t *ctx,
 static const char  *ngx_bluebutton_cache_names[] = {
     "", "HIT", "MISS", "EXPIRED", "STALE", "BYPASS"
 };
+
+
+/* a packed entry larger than this is found by the locked path */
+#define NGX_BLUEBUTTON_CACHE_PEEK_MAX  4096
+
+/* a hit moves its entry up the LRU at most this often */
+#define NGX_BLUEBUTTON_CACHE_TOUCH     1000
+
+/* deeper than a red-black tree of the zone can be: a tree in change */
+#define NGX_BLUEBUTTON_CACHE_DEPTH     128
+
+
+/* the mutex, with the sequence odd until it is released */
+static ngx_inline void
+ngx_bluebutton_cache_change(ngx_bluebutton_cache_t *cache)
+{
+    ngx_shmtx_lock(&cache->shpool->mutex);
+    cache->sh->seq++;
+    ngx_memory_barrier();
+}
+
+
+static ngx_inline void
+ngx_bluebutton_cache_changed(ngx_bluebutton_cache_t *cache)
+{
+    ngx_memory_barrier();
+    cache->sh->seq++;
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+}
+
+
+/* a pointer read without the mutex: is the object it names in the zone */
+static ngx_inline ngx_uint_t
+ngx_bluebutton_cache_inside(ngx_bluebutton_cache_t *cache, void *p,
+    size_t size)
+{
+    return (u_char *) p >= cache->shpool->start
+           && (u_char *) p + size <= cache->shpool->end
+           && (u_char *) p + size > (u_char *) p;
+}
 
 
 char *
@@ -537,7 +593,10 @@ ngx_bluebutton_cache_find(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
     ngx_bluebutton_srv_conf_t *bscf, ngx_uint_t kind, uint32_t policy,
     ngx_msec_t stale_if_error)
 {
-    ngx_msec_t                    age, ttl;
+    u_char                        buf[NGX_BLUEBUTTON_CACHE_PEEK_MAX];
+    size_t                        len;
+    ngx_int_t                     rc;
+    ngx_msec_t                    age, ttl, touched;
     bb_entry_t                   *e;
     ngx_uint_t                    usable, trusted;
     ngx_bluebutton_cache_t       *cache;
@@ -554,7 +613,32 @@ ngx_bluebutton_cache_find(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
 
     ctx->cache_status = NGX_BLUEBUTTON_CACHE_MISS;
 
-    ngx_shmtx_lock(&cache->shpool->mutex);
+    rc = ngx_bluebutton_cache_peek(cache, ctx, kind, policy, buf, &len,
+                                   &touched);
+
+    if (rc == NGX_DECLINED) {
+        /* no entry at all, as of a moment no change was under way */
+        return;
+    }
+
+    if (rc == NGX_OK) {
+        e = ngx_palloc(r->pool, sizeof(bb_entry_t));
+
+        if (e != NULL && bb_entry_unpack(buf, len, e) == 0) {
+            ctx->entry = e;
+            ctx->cache_status = NGX_BLUEBUTTON_CACHE_HIT;
+
+            if (ngx_current_msec - touched >= NGX_BLUEBUTTON_CACHE_TOUCH) {
+                ngx_bluebutton_cache_touch(cache, ctx->token_hash);
+            }
+
+            return;
+        }
+    }
+
+    /* anything else, or a change under way: the same, under the mutex */
+
+    ngx_bluebutton_cache_change(cache);
 
     cn = ngx_bluebutton_cache_lookup(cache, ctx->token_hash);
 
@@ -610,6 +694,7 @@ ngx_bluebutton_cache_find(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
     if (usable) {
         ngx_queue_remove(&cn->queue);
         ngx_queue_insert_head(&cache->sh->lru, &cn->queue);
+        cn->touched = ngx_current_msec;
 
         ctx->entry = e;
         ctx->cache_status = NGX_BLUEBUTTON_CACHE_HIT;
@@ -621,6 +706,176 @@ ngx_bluebutton_cache_find(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
     }
 
 done:
+
+    ngx_bluebutton_cache_changed(cache);
+}
+
+
+/*
+ * A hit without the mutex.  NGX_OK: the entry, usable as it is, copied
+ * into buf; NGX_DECLINED: no entry for the token; NGX_AGAIN: anything
+ * else (an entry to delete, expired, of another policy, too large, or the
+ * zone changed meanwhile), for the locked path.  What is read may be torn
+ * by a change; nothing read is used unless the sequence shows none.
+ */
+static ngx_int_t
+ngx_bluebutton_cache_peek(ngx_bluebutton_cache_t *cache,
+    ngx_bluebutton_ctx_t *ctx, ngx_uint_t kind, uint32_t policy,
+    u_char *buf, size_t *len, ngx_msec_t *touched)
+{
+    size_t                         n;
+    uint32_t                       hash;
+    ngx_int_t                      rc;
+    ngx_uint_t                     i, depth, worker, feed_node;
+    ngx_msec_t                     ttl;
+    ngx_atomic_uint_t              seq;
+    ngx_rbtree_node_t             *node, *sentinel;
+    ngx_bluebutton_cache_sh_t     *sh;
+    ngx_bluebutton_cache_node_t   *cn;
+    ngx_bluebutton_cache_feed_t   *feed;
+    ngx_bluebutton_cache_epoch_t  *nodes, *ep;
+
+    sh = cache->sh;
+
+    seq = sh->seq;
+
+    if (seq & 1) {
+        return NGX_AGAIN;
+    }
+
+    ngx_memory_barrier();
+
+    hash = ngx_bluebutton_cache_token_key(ctx->token_hash);
+    sentinel = sh->tokens.sentinel;
+    node = sh->tokens.root;
+    cn = NULL;
+
+    for (depth = 0; node != sentinel; depth++) {
+
+        if (depth == NGX_BLUEBUTTON_CACHE_DEPTH
+            || !ngx_bluebutton_cache_inside(cache, node,
+                                            sizeof(ngx_bluebutton_cache_node_t)))
+        {
+            return NGX_AGAIN;
+        }
+
+        if (hash != node->key) {
+            node = hash < node->key ? node->left : node->right;
+            continue;
+        }
+
+        cn = (ngx_bluebutton_cache_node_t *) node;
+
+        rc = ngx_memcmp(ctx->token_hash, cn->token_hash, 64);
+
+        if (rc == 0) {
+            break;
+        }
+
+        cn = NULL;
+        node = rc < 0 ? node->left : node->right;
+    }
+
+    if (cn == NULL) {
+        ngx_memory_barrier();
+        return sh->seq == seq ? NGX_DECLINED : NGX_AGAIN;
+    }
+
+    if ((cn->ends && ngx_time() >= cn->ends)
+        || (cn->expires_set
+            && (ngx_msec_int_t) (cn->expires - ngx_current_msec) <= 0)
+        || cn->kind != kind || cn->policy != policy
+        || cn->cycle != cache->cycle)
+    {
+        return NGX_AGAIN;
+    }
+
+    ttl = cn->found ? cache->ttl : cache->negative_ttl;
+
+    if (ngx_current_msec - cn->confirmed >= ttl) {
+        return NGX_AGAIN;
+    }
+
+    /* the feeds that would have announced a change are still up */
+
+    if (cn->nkeys > NGX_BLUEBUTTON_CACHE_KEYS) {
+        return NGX_AGAIN;
+    }
+
+    if (cn->nkeys) {
+        worker = cn->worker;
+
+        if (worker >= NGX_BLUEBUTTON_CACHE_WORKERS) {
+            return NGX_AGAIN;
+        }
+
+        feed = &sh->feeds[worker];
+        nodes = feed->nodes;
+
+        if (feed->cycle != cn->cycle
+            || !ngx_bluebutton_cache_inside(cache, nodes,
+                                            NGX_BLUEBUTTON_CACHE_NODES
+                                            * sizeof(
+                                                ngx_bluebutton_cache_epoch_t)))
+        {
+            return NGX_AGAIN;
+        }
+
+        for (i = 0; i < cn->nkeys; i++) {
+            feed_node = cn->keys[i].feed;
+
+            if (feed_node >= NGX_BLUEBUTTON_CACHE_NODES) {
+                return NGX_AGAIN;
+            }
+
+            ep = &nodes[feed_node];
+
+            if (!ep->up || ep->epoch != cn->keys[i].epoch) {
+                return NGX_AGAIN;
+            }
+        }
+    }
+
+    n = cn->len;
+
+    if (n > NGX_BLUEBUTTON_CACHE_PEEK_MAX
+        || !ngx_bluebutton_cache_inside(cache, cn->data, n))
+    {
+        return NGX_AGAIN;
+    }
+
+    ngx_memcpy(buf, cn->data, n);
+    *touched = cn->touched;
+
+    ngx_memory_barrier();
+
+    if (sh->seq != seq) {
+        return NGX_AGAIN;
+    }
+
+    *len = n;
+
+    return NGX_OK;
+}
+
+
+/* the LRU order, refreshed by a hit now and then */
+static void
+ngx_bluebutton_cache_touch(ngx_bluebutton_cache_t *cache, u_char *token_hash)
+{
+    ngx_bluebutton_cache_node_t  *cn;
+
+    /* the tree is not changed: lock-free readers need not look again */
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+
+    cn = ngx_bluebutton_cache_lookup(cache, token_hash);
+
+    if (cn) {
+        ngx_queue_remove(&cn->queue);
+        ngx_queue_insert_head(&cache->sh->lru, &cn->queue);
+        cn->touched = ngx_current_msec;
+    }
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
 }
@@ -727,7 +982,7 @@ ngx_bluebutton_cache_fill(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
 
     len = bb_entry_size(e);
 
-    ngx_shmtx_lock(&cache->shpool->mutex);
+    ngx_bluebutton_cache_change(cache);
 
     if (cache->sh->invalidations != ctx->fill_seq) {
         /* what was read may be what an invalidation since then replaced */
@@ -758,6 +1013,7 @@ ngx_bluebutton_cache_fill(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
     cn->found = e->found;
     cn->allow = ctx->decision == BB_DECISION_ALLOW;
     cn->confirmed = ngx_current_msec;
+    cn->touched = ngx_current_msec;
     cn->expires = ctx->expires;
     cn->expires_set = ctx->expires_set;
     cn->ends = ends;
@@ -780,7 +1036,7 @@ ngx_bluebutton_cache_fill(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
 
 done:
 
-    ngx_shmtx_unlock(&cache->shpool->mutex);
+    ngx_bluebutton_cache_changed(cache);
 }
 
 
@@ -887,7 +1143,7 @@ ngx_bluebutton_cache_invalidate(ngx_bluebutton_cache_t *cache, u_char *key,
     hash = ngx_crc32_short(key, len);
     n = 0;
 
-    ngx_shmtx_lock(&cache->shpool->mutex);
+    ngx_bluebutton_cache_change(cache);
 
     cache->sh->invalidations++;
 
@@ -912,7 +1168,7 @@ ngx_bluebutton_cache_invalidate(ngx_bluebutton_cache_t *cache, u_char *key,
         n++;
     }
 
-    ngx_shmtx_unlock(&cache->shpool->mutex);
+    ngx_bluebutton_cache_changed(cache);
 
     ngx_bluebutton_metrics_cache_event(NGX_BLUEBUTTON_CACHE_INVALIDATED, n);
 }
@@ -925,7 +1181,7 @@ ngx_bluebutton_cache_flush(ngx_bluebutton_cache_t *cache)
     ngx_queue_t                  *q;
     ngx_bluebutton_cache_node_t  *cn;
 
-    ngx_shmtx_lock(&cache->shpool->mutex);
+    ngx_bluebutton_cache_change(cache);
 
     cache->sh->invalidations++;
     n = cache->sh->entries;
@@ -936,7 +1192,7 @@ ngx_bluebutton_cache_flush(ngx_bluebutton_cache_t *cache)
         ngx_bluebutton_cache_delete(cache, cn);
     }
 
-    ngx_shmtx_unlock(&cache->shpool->mutex);
+    ngx_bluebutton_cache_changed(cache);
 
     ngx_bluebutton_metrics_cache_event(NGX_BLUEBUTTON_CACHE_INVALIDATED, n);
 }
@@ -960,7 +1216,7 @@ ngx_bluebutton_cache_feed(ngx_bluebutton_cache_t *cache, ngx_uint_t node,
     cache->nodes[node].epoch = epoch;
     cache->nodes[node].up = up;
 
-    ngx_shmtx_lock(&cache->shpool->mutex);
+    ngx_bluebutton_cache_change(cache);
 
     feed = &cache->sh->feeds[ngx_worker];
 
@@ -1028,7 +1284,7 @@ ngx_bluebutton_cache_feed(ngx_bluebutton_cache_t *cache, ngx_uint_t node,
 
 done:
 
-    ngx_shmtx_unlock(&cache->shpool->mutex);
+    ngx_bluebutton_cache_changed(cache);
 }
 
 
@@ -1059,7 +1315,7 @@ ngx_bluebutton_cache_moved(ngx_bluebutton_cache_t *cache,
 
     n = 0;
 
-    ngx_shmtx_lock(&cache->shpool->mutex);
+    ngx_bluebutton_cache_change(cache);
 
     /* a read in flight may have gone to the primary the slot left */
     cache->sh->invalidations++;
@@ -1087,7 +1343,7 @@ ngx_bluebutton_cache_moved(ngx_bluebutton_cache_t *cache,
         }
     }
 
-    ngx_shmtx_unlock(&cache->shpool->mutex);
+    ngx_bluebutton_cache_changed(cache);
 
     ngx_bluebutton_metrics_cache_event(NGX_BLUEBUTTON_CACHE_INVALIDATED, n);
 }
