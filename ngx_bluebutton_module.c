@@ -520,8 +520,8 @@ ngx_bluebutton_handler(ngx_http_request_t *r)
 
     bscf = ngx_http_get_module_srv_conf(r, ngx_bluebutton_module);
 
-    jwt = blcf->issuers != NULL
-          && bb_jwt_looks_like((const char *) token.data, token.len);
+    /* bb_jwt_looks_like(), found while the token's syntax was checked */
+    jwt = blcf->issuers != NULL && ctx->jwt_shaped;
 
     if (!jwt && blcf->introspection) {
         return ngx_bluebutton_introspected(r, blcf, bscf, ctx, &token);

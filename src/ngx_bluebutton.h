@@ -158,6 +158,7 @@ struct ngx_bluebutton_ctx_s {
     unsigned                      reused:1;  /* an earlier check's lookup */
     unsigned                      expires_set:1;
     unsigned                      jwt_peeked:1;
+    unsigned                      jwt_shaped:1; /* the token looks like one */
     unsigned                      ttl_unknown:1;
     unsigned                      introspected:1;
 };

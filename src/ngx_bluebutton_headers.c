@@ -31,7 +31,7 @@ ngx_int_t
 ngx_bluebutton_headers_strip(ngx_http_request_t *r,
     ngx_bluebutton_loc_conf_t *blcf)
 {
-    ngx_uint_t        i;
+    ngx_uint_t        i, n;
     ngx_list_t        old;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h, *copy;
@@ -40,7 +40,15 @@ ngx_bluebutton_headers_strip(ngx_http_request_t *r,
 
     old = r->headers_in.headers;
 
-    if (ngx_list_init(&r->headers_in.headers, r->pool, 20,
+    /* room for what is kept and the identity headers, not nginx's 20 */
+
+    n = 4;
+
+    for (part = &old.part; part; part = part->next) {
+        n += part->nelts;
+    }
+
+    if (ngx_list_init(&r->headers_in.headers, r->pool, n,
                       sizeof(ngx_table_elt_t))
         != NGX_OK)
     {

@@ -12,7 +12,8 @@
 #include <openssl/evp.h>
 
 
-static ngx_int_t ngx_bluebutton_b64token(u_char *p, size_t len);
+static ngx_int_t ngx_bluebutton_b64token(u_char *p, size_t len,
+    ngx_uint_t *jwt);
 
 
 /*
@@ -66,7 +67,8 @@ ngx_bluebutton_token_get(ngx_http_request_t *r,
     ngx_bluebutton_loc_conf_t *blcf, ngx_bluebutton_ctx_t *ctx,
     ngx_str_t *token)
 {
-    u_char  *p, *last;
+    u_char      *p, *last;
+    ngx_uint_t   jwt;
 
     if (r->headers_in.authorization == NULL) {
         ctx->missing = 1;
@@ -106,13 +108,14 @@ ngx_bluebutton_token_get(ngx_http_request_t *r,
         return BB_DECISION_INVALID_TOKEN;
     }
 
-    if (ngx_bluebutton_b64token(p, last - p) != NGX_OK) {
+    if (ngx_bluebutton_b64token(p, last - p, &jwt) != NGX_OK) {
         ctx->why = "The bearer token is malformed";
         return BB_DECISION_INVALID_REQUEST;
     }
 
     token->data = p;
     token->len = last - p;
+    ctx->jwt_shaped = jwt;
 
     return BB_DECISION_NONE;
 }
@@ -151,34 +154,51 @@ ngx_bluebutton_token_text(ngx_table_elt_t *h, ngx_str_t *token)
 }
 
 
+/*
+ * RFC 6750's b64token; *jwt is 1 when the token is also shaped as a JWT
+ * (bb_jwt_looks_like(): base64url segments, 3 or 5), found in the same
+ * pass: a JWT is hundreds of characters, each looked at once, by a table.
+ */
 static ngx_int_t
-ngx_bluebutton_b64token(u_char *p, size_t len)
+ngx_bluebutton_b64token(u_char *p, size_t len, ngx_uint_t *jwt)
 {
-    size_t  i;
+    size_t      i, dots;
+    ngx_uint_t  shape;
 
-    /* 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" */
+    /*
+     * 1: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+     * 2: base64url, "." and "=", what a JWT is made of
+     */
 
-    static uint32_t  b64token[] = {
-        0x00000000, /* 0000 0000 0000 0000  0000 0000 0000 0000 */
-
-                    /* ?>=< ;:98 7654 3210  /.-, +*)( '&%$ #"!  */
-        0x03ffe800, /* 0000 0011 1111 1111  1110 1000 0000 0000 */
-
-                    /* _^]\ [ZYX WVUT SRQP  ONML KJIH GFED CBA@ */
-        0x87fffffe, /* 1000 0111 1111 1111  1111 1111 1111 1110 */
-
-                    /*  ~}| {zyx wvut srqp  onml kjih gfed cba` */
-        0x47fffffe, /* 0100 0111 1111 1111  1111 1111 1111 1110 */
-
-        0x00000000, 0x00000000, 0x00000000, 0x00000000
+    static const u_char  chars[256] = {
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 3, 3, 1,
+        3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 0, 0, 0, 2, 0, 0,
+        0, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+        3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 0, 0, 0, 0, 3,
+        0, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+        3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 0, 0, 0, 1, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     };
 
-    /* a table, not comparisons: a JWT is hundreds of characters */
+    shape = 2;
+    dots = 0;
 
     for (i = 0; i < len; i++) {
-        if (!(b64token[p[i] >> 5] & (1U << (p[i] & 0x1f)))) {
+        if (!(chars[p[i]] & 1)) {
             break;
         }
+
+        shape &= chars[p[i]];
+        dots += (p[i] == '.');
     }
 
     if (i == 0) {
@@ -188,6 +208,8 @@ ngx_bluebutton_b64token(u_char *p, size_t len)
     while (i < len && p[i] == '=') {
         i++;
     }
+
+    *jwt = shape && (dots == 2 || dots == 4);
 
     return i == len ? NGX_OK : NGX_ERROR;
 }

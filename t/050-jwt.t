@@ -957,3 +957,13 @@ BB::grant('app-1', '-20140000008325', created => int(time()) - 60);
 --- error_code: 401
 --- response_body
 {"error":"invalid_token","error_description":"The access token is meant for another audience"}
+
+
+
+=== TEST 78: a token with two dots that is not base64url is no JWT: looked up as an opaque token
+--- init
+BB::flush();
+BB::grant('app-1', '-20140000008325');
+BB::token('opaque+token.with~two.dots/x');
+--- token: opaque+token.with~two.dots/x
+--- error_code: 200
