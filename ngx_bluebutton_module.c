@@ -543,7 +543,6 @@ ngx_bluebutton_handler(ngx_http_request_t *r)
             return ngx_bluebutton_refuse(r, ctx);
         }
 
-        ctx->issuer = is;
         ctx->cache_policy = is->policy;
         keys = is->keys;
     }

@@ -99,7 +99,6 @@ typedef struct {
     ngx_msec_t                    stale_if_error;
     ngx_bluebutton_issuer_t      *issuers;   /* trusted, with their keys */
     ngx_uint_t                    nissuers;  /* 0: JWTs are not verified */
-    uint32_t                      jwt_policy;  /* over all the issuers */
 } ngx_bluebutton_loc_conf_t;
 
 
@@ -119,7 +118,6 @@ struct ngx_bluebutton_ctx_s {
     bb_fhir_route_t               route;     /* with bluebutton_fhir */
     u_char                        token_hash[64];
     bb_token_t                   *token;     /* known once looked up */
-    ngx_bluebutton_issuer_t      *issuer;    /* a JWT's, picked by its iss */
     bb_entry_t                   *entry;     /* what Redis said of it */
     bb_entry_t                   *stale;     /* for bluebutton_stale_if_error */
     ngx_msec_t                    stale_age;

@@ -393,7 +393,6 @@ char *
 ngx_bluebutton_issuer_merge(ngx_conf_t *cf, ngx_bluebutton_loc_conf_t *prev,
     ngx_bluebutton_loc_conf_t *conf)
 {
-    uint32_t                  crc;
     ngx_uint_t                i, n, keyed;
     ngx_bluebutton_issuer_t  *is, *lines;
 
@@ -462,7 +461,6 @@ ngx_bluebutton_issuer_merge(ngx_conf_t *cf, ngx_bluebutton_loc_conf_t *prev,
 
     conf->issuers = NULL;
     conf->nissuers = 0;
-    conf->jwt_policy = 0;
 
     if (keyed == 0) {
         /* JWTs are not verified here: they are looked up as opaque */
@@ -484,17 +482,8 @@ ngx_bluebutton_issuer_merge(ngx_conf_t *cf, ngx_bluebutton_loc_conf_t *prev,
         return NGX_CONF_ERROR;
     }
 
-    ngx_crc32_init(crc);
-
-    for (i = 0; i < n; i++) {
-        ngx_crc32_update(&crc, (u_char *) &is[i].policy, sizeof(uint32_t));
-    }
-
-    ngx_crc32_final(crc);
-
     conf->issuers = is;
     conf->nissuers = n;
-    conf->jwt_policy = crc;
 
     return NGX_CONF_OK;
 }

@@ -51,7 +51,7 @@ char *ngx_bluebutton_issuer_algorithms_conf(ngx_conf_t *cf,
 /*
  * After the location's other JWT settings are merged: the issuers it
  * trusts, every one with its keys and rules, in conf->issuers (NULL when
- * the location verifies no JWT), and conf->jwt_policy over all of them.
+ * the location verifies no JWT).
  */
 char *ngx_bluebutton_issuer_merge(ngx_conf_t *cf,
     ngx_bluebutton_loc_conf_t *prev, ngx_bluebutton_loc_conf_t *conf);
