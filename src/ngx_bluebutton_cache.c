@@ -107,6 +107,8 @@ static void ngx_bluebutton_cache_rbtree_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static ngx_bluebutton_cache_node_t *ngx_bluebutton_cache_lookup(
     ngx_bluebutton_cache_t *cache, u_char *token_hash);
+static ngx_int_t ngx_bluebutton_cache_walk(ngx_bluebutton_cache_t *cache,
+    u_char *token_hash, ngx_bluebutton_cache_node_t **found);
 static ngx_uint_t ngx_bluebutton_cache_trusted(ngx_bluebutton_cache_t *cache,
     ngx_bluebutton_cache_node_t *cn);
 static void ngx_bluebutton_cache_delete(ngx_bluebutton_cache_t *cache,
@@ -517,8 +519,27 @@ ngx_bluebutton_cache_token_key(u_char *token_hash)
 static ngx_bluebutton_cache_node_t *
 ngx_bluebutton_cache_lookup(ngx_bluebutton_cache_t *cache, u_char *token_hash)
 {
+    ngx_bluebutton_cache_node_t  *cn;
+
+    /* under the mutex the walk always ends */
+
+    return ngx_bluebutton_cache_walk(cache, token_hash, &cn) == NGX_OK
+           ? cn : NULL;
+}
+
+
+/*
+ * The token's entry in the tree.  NGX_DECLINED: none.  The walk may be
+ * made without the mutex: a node outside the zone or a walk deeper than a
+ * tree can be is a tree in change, NGX_AGAIN.
+ */
+static ngx_int_t
+ngx_bluebutton_cache_walk(ngx_bluebutton_cache_t *cache, u_char *token_hash,
+    ngx_bluebutton_cache_node_t **found)
+{
     uint32_t                      hash;
     ngx_int_t                     rc;
+    ngx_uint_t                    depth;
     ngx_rbtree_node_t            *node, *sentinel;
     ngx_bluebutton_cache_node_t  *cn;
 
@@ -527,15 +548,16 @@ ngx_bluebutton_cache_lookup(ngx_bluebutton_cache_t *cache, u_char *token_hash)
     node = cache->sh->tokens.root;
     sentinel = cache->sh->tokens.sentinel;
 
-    while (node != sentinel) {
+    for (depth = 0; node != sentinel; depth++) {
 
-        if (hash < node->key) {
-            node = node->left;
-            continue;
+        if (depth == NGX_BLUEBUTTON_CACHE_DEPTH
+            || !ngx_bluebutton_cache_inside(cache, node, sizeof(*cn)))
+        {
+            return NGX_AGAIN;
         }
 
-        if (hash > node->key) {
-            node = node->right;
+        if (hash != node->key) {
+            node = hash < node->key ? node->left : node->right;
             continue;
         }
 
@@ -544,13 +566,14 @@ ngx_bluebutton_cache_lookup(ngx_bluebutton_cache_t *cache, u_char *token_hash)
         rc = ngx_memcmp(token_hash, cn->token_hash, 64);
 
         if (rc == 0) {
-            return cn;
+            *found = cn;
+            return NGX_OK;
         }
 
         node = rc < 0 ? node->left : node->right;
     }
 
-    return NULL;
+    return NGX_DECLINED;
 }
 
 
@@ -561,23 +584,38 @@ ngx_bluebutton_cache_trusted(ngx_bluebutton_cache_t *cache,
 {
     ngx_uint_t                     i;
     ngx_bluebutton_cache_feed_t   *feed;
-    ngx_bluebutton_cache_epoch_t  *e;
+    ngx_bluebutton_cache_epoch_t  *nodes, *e;
 
     if (cn->nkeys == 0) {
         /* an introspection answer with no Redis key: its ttl bounds it */
         return cn->cycle == cache->cycle;
     }
 
+    /* every index bounded: a hit reads the entry without the mutex */
+
+    if (cn->nkeys > NGX_BLUEBUTTON_CACHE_KEYS
+        || cn->worker >= NGX_BLUEBUTTON_CACHE_WORKERS)
+    {
+        return 0;
+    }
+
     feed = &cache->sh->feeds[cn->worker];
+    nodes = feed->nodes;
 
     if (cn->cycle != cache->cycle || feed->cycle != cn->cycle
-        || feed->nodes == NULL)
+        || !ngx_bluebutton_cache_inside(cache, nodes,
+                                        NGX_BLUEBUTTON_CACHE_NODES
+                                        * sizeof(ngx_bluebutton_cache_epoch_t)))
     {
         return 0;
     }
 
     for (i = 0; i < cn->nkeys; i++) {
-        e = &feed->nodes[cn->keys[i].feed];
+        if (cn->keys[i].feed >= NGX_BLUEBUTTON_CACHE_NODES) {
+            return 0;
+        }
+
+        e = &nodes[cn->keys[i].feed];
 
         if (!e->up || e->epoch != cn->keys[i].epoch) {
             return 0;
@@ -723,21 +761,13 @@ ngx_bluebutton_cache_peek(ngx_bluebutton_cache_t *cache,
     ngx_bluebutton_ctx_t *ctx, ngx_uint_t kind, uint32_t policy,
     u_char *buf, size_t *len, ngx_msec_t *touched)
 {
-    size_t                         n;
-    uint32_t                       hash;
-    ngx_int_t                      rc;
-    ngx_uint_t                     i, depth, worker, feed_node;
-    ngx_msec_t                     ttl;
-    ngx_atomic_uint_t              seq;
-    ngx_rbtree_node_t             *node, *sentinel;
-    ngx_bluebutton_cache_sh_t     *sh;
-    ngx_bluebutton_cache_node_t   *cn;
-    ngx_bluebutton_cache_feed_t   *feed;
-    ngx_bluebutton_cache_epoch_t  *nodes, *ep;
+    size_t                        n;
+    ngx_int_t                     rc;
+    ngx_msec_t                    ttl;
+    ngx_atomic_uint_t             seq;
+    ngx_bluebutton_cache_node_t  *cn;
 
-    sh = cache->sh;
-
-    seq = sh->seq;
+    seq = cache->sh->seq;
 
     if (seq & 1) {
         return NGX_AGAIN;
@@ -745,95 +775,33 @@ ngx_bluebutton_cache_peek(ngx_bluebutton_cache_t *cache,
 
     ngx_memory_barrier();
 
-    hash = ngx_bluebutton_cache_token_key(ctx->token_hash);
-    sentinel = sh->tokens.sentinel;
-    node = sh->tokens.root;
-    cn = NULL;
+    rc = ngx_bluebutton_cache_walk(cache, ctx->token_hash, &cn);
 
-    for (depth = 0; node != sentinel; depth++) {
-
-        if (depth == NGX_BLUEBUTTON_CACHE_DEPTH
-            || !ngx_bluebutton_cache_inside(cache, node,
-                                            sizeof(ngx_bluebutton_cache_node_t)))
-        {
-            return NGX_AGAIN;
-        }
-
-        if (hash != node->key) {
-            node = hash < node->key ? node->left : node->right;
-            continue;
-        }
-
-        cn = (ngx_bluebutton_cache_node_t *) node;
-
-        rc = ngx_memcmp(ctx->token_hash, cn->token_hash, 64);
-
-        if (rc == 0) {
-            break;
-        }
-
-        cn = NULL;
-        node = rc < 0 ? node->left : node->right;
+    if (rc == NGX_DECLINED) {
+        ngx_memory_barrier();
+        return cache->sh->seq == seq ? NGX_DECLINED : NGX_AGAIN;
     }
 
-    if (cn == NULL) {
-        ngx_memory_barrier();
-        return sh->seq == seq ? NGX_DECLINED : NGX_AGAIN;
+    if (rc != NGX_OK) {
+        return NGX_AGAIN;
     }
 
     if ((cn->ends && ngx_time() >= cn->ends)
         || (cn->expires_set
             && (ngx_msec_int_t) (cn->expires - ngx_current_msec) <= 0)
-        || cn->kind != kind || cn->policy != policy
-        || cn->cycle != cache->cycle)
+        || cn->kind != kind || cn->policy != policy)
     {
         return NGX_AGAIN;
     }
 
     ttl = cn->found ? cache->ttl : cache->negative_ttl;
 
-    if (ngx_current_msec - cn->confirmed >= ttl) {
-        return NGX_AGAIN;
-    }
-
     /* the feeds that would have announced a change are still up */
 
-    if (cn->nkeys > NGX_BLUEBUTTON_CACHE_KEYS) {
+    if (ngx_current_msec - cn->confirmed >= ttl
+        || !ngx_bluebutton_cache_trusted(cache, cn))
+    {
         return NGX_AGAIN;
-    }
-
-    if (cn->nkeys) {
-        worker = cn->worker;
-
-        if (worker >= NGX_BLUEBUTTON_CACHE_WORKERS) {
-            return NGX_AGAIN;
-        }
-
-        feed = &sh->feeds[worker];
-        nodes = feed->nodes;
-
-        if (feed->cycle != cn->cycle
-            || !ngx_bluebutton_cache_inside(cache, nodes,
-                                            NGX_BLUEBUTTON_CACHE_NODES
-                                            * sizeof(
-                                                ngx_bluebutton_cache_epoch_t)))
-        {
-            return NGX_AGAIN;
-        }
-
-        for (i = 0; i < cn->nkeys; i++) {
-            feed_node = cn->keys[i].feed;
-
-            if (feed_node >= NGX_BLUEBUTTON_CACHE_NODES) {
-                return NGX_AGAIN;
-            }
-
-            ep = &nodes[feed_node];
-
-            if (!ep->up || ep->epoch != cn->keys[i].epoch) {
-                return NGX_AGAIN;
-            }
-        }
     }
 
     n = cn->len;
@@ -849,7 +817,7 @@ ngx_bluebutton_cache_peek(ngx_bluebutton_cache_t *cache,
 
     ngx_memory_barrier();
 
-    if (sh->seq != seq) {
+    if (cache->sh->seq != seq) {
         return NGX_AGAIN;
     }
 

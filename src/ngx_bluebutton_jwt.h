@@ -79,7 +79,16 @@ unsigned bb_jwt_keyset_algorithms(const bb_keyset_t *keys);
  */
 int bb_jwt_key_unknown(const char *why);
 
-/* Returns 1 for three (JWS) or five (JWE) base64url segments. */
+/* 1 for the characters a JWT is made of: base64url, "." and "=" */
+extern const unsigned char  bb_jwt_chars[256];
+
+/* the dots between three segments (JWS) or five (JWE) */
+#define bb_jwt_segments(dots)  ((dots) == 2 || (dots) == 4)
+
+/*
+ * Returns 1 for three (JWS) or five (JWE) base64url segments: every
+ * character in bb_jwt_chars, bb_jwt_segments() of dots.
+ */
 int bb_jwt_looks_like(const char *token, size_t len);
 
 /*
