@@ -172,14 +172,22 @@ qr/\[notice\] .*bluebutton: sentinel "127\.0\.0\.1:199\d" says the primary of "b
 === TEST 3b: with the decision cache, a failover stops serving what the old primary said
 --- init
 BB::start_control(undef, switch_back => sub {
-    my $deadline = time + 15;
+    # the demoted primary follows the new one now: the sentinels would
+    # wait 8 s before telling it to, and their next INFO comes 10 s later
+    BB::command(1990, 'REPLICAOF', '127.0.0.1', 1991);
+    my $deadline = time + 20;
     sleep 0.05 until (BB::command(1990, 'ROLE')->[3] || '') eq 'connected'
                      || time > $deadline;
+    die "the demoted primary did not sync\n"
+        unless (BB::command(1990, 'ROLE')->[3] || '') eq 'connected';
 
+    # refused while the sentinels still finish the first failover
+    $deadline = time + 30;
     until (eval { BB::command(1995, 'SENTINEL', 'FAILOVER', 'bbmaster') }) {
         die "no failover: $@" if time > $deadline;
         sleep 0.2;
     }
+    $deadline = time + 20;
     sleep 0.05 until BB::primary_of(1995) == 1990 || time > $deadline;
     die "no switch\n" unless BB::primary_of(1995) == 1990;
 
@@ -199,7 +207,7 @@ $::Sentinels . "    bluebutton_cache zone=failover:1m ttl=60s;\n"
 
     location /control/ {
         proxy_pass http://127.0.0.1:$TEST_NGINX_CONTROL_PORT;
-        proxy_read_timeout 30s;
+        proxy_read_timeout 90s;
     }
 --- pipelined_requests eval
 ["GET /control/pause/400", "GET /p", "GET /p", "GET /control/do/switch_back"]
@@ -212,7 +220,7 @@ $::Sentinels . "    bluebutton_cache zone=failover:1m ttl=60s;\n"
  "backend GET /p patient=[patientId:-20140000008325] client=[app-1] app=[] authorization=[]\n",
  "backend GET /p patient=[patientId:-20140000008325] client=[app-1] app=[] authorization=[]\n",
  "ok\n"]
---- timeout: 30
+--- timeout: 90
 --- error_log eval
 qr/\[warn\] .*bluebutton: lost the invalidation feed from redis "127\.0\.0\.1:1991"/
 
