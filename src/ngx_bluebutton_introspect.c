@@ -4,7 +4,7 @@
  */
 
 /*
- * Members of an introspection answer the gateway does not read (aud, iss,
+ * Members of an introspection answer the gateway does not read (iss,
  * sub, token_type, cnf, ...) may be objects and arrays: three levels of
  * nesting are allowed, no more.  A member the gateway reads that appears
  * twice makes the answer ambiguous, and it is refused.
@@ -24,13 +24,14 @@ enum {
     BB_INTROSPECTION_EXP,
     BB_INTROSPECTION_IAT,
     BB_INTROSPECTION_PATIENT,
+    BB_INTROSPECTION_AUD,
     BB_INTROSPECTION_MEMBERS
 };
 
 
 int
 bb_introspection_parse(const char *json, size_t len, const char *patient,
-    bb_introspection_t *out, const char **err)
+    const char *audience, bb_introspection_t *out, const char **err)
 {
     bb_token_t          *t;
     const char          *names[BB_INTROSPECTION_MEMBERS];
@@ -44,9 +45,14 @@ bb_introspection_parse(const char *json, size_t len, const char *patient,
     names[BB_INTROSPECTION_EXP] = "exp";
     names[BB_INTROSPECTION_IAT] = "iat";
     names[BB_INTROSPECTION_PATIENT] = patient ? patient : "patient";
+    names[BB_INTROSPECTION_AUD] = "aud";
+
+    /* "aud" last: looked for, and so read once only, when it matters */
+
+    m[BB_INTROSPECTION_AUD].type = BB_RECORD_ABSENT;
 
     if (bb_record_read(json, len, BB_INTROSPECTION_MAX, 3, names, m,
-                       BB_INTROSPECTION_MEMBERS, err)
+                       BB_INTROSPECTION_MEMBERS - (audience == NULL), err)
         != 0)
     {
         return -1;
@@ -59,6 +65,14 @@ bb_introspection_parse(const char *json, size_t len, const char *patient,
 
     if (m[BB_INTROSPECTION_ACTIVE].value[0] != 't') {
         /* nothing else of an inactive token is worth reading */
+        return 0;
+    }
+
+    if (audience != NULL
+        && !bb_record_names(&m[BB_INTROSPECTION_AUD], audience))
+    {
+        /* active elsewhere, not here: no more is read of it */
+        out->other_audience = 1;
         return 0;
     }
 

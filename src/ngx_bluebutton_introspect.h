@@ -25,6 +25,7 @@
 
 typedef struct {
     int          active;
+    int          other_audience;  /* active, but not for this audience */
     bb_token_t   token;           /* when active */
 } bb_introspection_t;
 
@@ -32,11 +33,14 @@ typedef struct {
 /*
  * Reads an introspection answer; patient names the member that holds the
  * patient ("patient" when NULL).  An active token needs a valid
- * client_id, patient and exp; scope and iat may be absent.  Returns 0, or
- * -1 with a static reason in *err.
+ * client_id, patient and exp; scope and iat may be absent.  With an
+ * audience, an active token whose "aud" does not name it is taken as not
+ * active, other_audience set (RFC 7662 section 4: a token meant for
+ * another resource server).  Returns 0, or -1 with a static reason in
+ * *err.
  */
 int bb_introspection_parse(const char *json, size_t len, const char *patient,
-    bb_introspection_t *out, const char **err);
+    const char *audience, bb_introspection_t *out, const char **err);
 
 
 #endif /* _NGX_BLUEBUTTON_INTROSPECT_H_INCLUDED_ */

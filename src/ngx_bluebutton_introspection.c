@@ -17,6 +17,7 @@
 #include "ngx_bluebutton_context.h"
 #include "ngx_bluebutton_lookup.h"
 #include "ngx_bluebutton_introspect.h"
+#include "ngx_bluebutton_record.h"
 #include "ngx_bluebutton_subrequest.h"
 
 
@@ -88,6 +89,23 @@ ngx_bluebutton_introspection_conf(ngx_conf_t *cf, ngx_command_t *cmd,
             continue;
         }
 
+        if (ngx_strncmp(value[i].data, "audience=", 9) == 0) {
+            in->audience.data = value[i].data + 9;
+            in->audience.len = value[i].len - 9;
+
+            if (in->audience.len == 0
+                || in->audience.len > BB_RECORD_NAMED_MAX)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\": an audience of 1 to "
+                                   "%d characters is expected", &value[i],
+                                   BB_RECORD_NAMED_MAX);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
         if (ngx_strncmp(value[i].data, "ttl=", 4) == 0) {
             s.data = value[i].data + 4;
             s.len = value[i].len - 4;
@@ -114,6 +132,8 @@ ngx_bluebutton_introspection_conf(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_crc32_update(&in->policy, (u_char *) "introspection", 13);
     ngx_crc32_update(&in->policy, in->uri.data, in->uri.len);
     ngx_crc32_update(&in->policy, in->patient.data, in->patient.len);
+    ngx_crc32_update(&in->policy, (u_char *) "", 1);
+    ngx_crc32_update(&in->policy, in->audience.data, in->audience.len);
     ngx_crc32_final(in->policy);
 
     blcf->introspection = in;
@@ -194,11 +214,11 @@ ngx_bluebutton_introspection_done(ngx_http_request_t *sr, void *data,
 
     bb_entry_t                 *e;
     ngx_str_t                   answer;
-    const char                 *err, *patient;
+    const char                 *err, *patient, *audience;
     ngx_http_request_t         *r;
     bb_introspection_t          in;
     ngx_bluebutton_loc_conf_t  *blcf;
-    u_char                      name[32];
+    u_char                      name[32], aud[BB_RECORD_NAMED_MAX + 1];
 
     r = ctx->request;
 
@@ -244,8 +264,16 @@ ngx_bluebutton_introspection_done(ngx_http_request_t *sr, void *data,
         patient = (const char *) name;
     }
 
+    audience = NULL;
+
+    if (blcf->introspection->audience.len) {
+        ngx_cpystrn(aud, blcf->introspection->audience.data,
+                    blcf->introspection->audience.len + 1);
+        audience = (const char *) aud;
+    }
+
     if (bb_introspection_parse((const char *) answer.data, answer.len,
-                               patient, &in, &err)
+                               patient, audience, &in, &err)
         != 0)
     {
         ngx_bluebutton_introspection_failed(r, ctx, "the answer of \"%V\" "
@@ -257,6 +285,14 @@ ngx_bluebutton_introspection_done(ngx_http_request_t *sr, void *data,
     e = ngx_bluebutton_lookup_entry(r, ctx, BB_ENTRY_OPAQUE);
     if (e == NULL) {
         return NGX_OK;
+    }
+
+    if (in.other_audience) {
+        /* refused as an unknown token; the log says why */
+        ngx_bluebutton_set_cause(r, ctx, "the answer of \"%V\" is for "
+                                 "another audience than \"%V\"",
+                                 &blcf->introspection->uri,
+                                 &blcf->introspection->audience);
     }
 
     if (in.active) {

@@ -661,6 +661,61 @@ bb_record_string(const bb_record_member_t *m, char *buf, size_t size)
 
 
 int
+bb_record_names(const bb_record_member_t *m, const char *value)
+{
+    size_t              len;
+    bb_record_scan_t    s;
+    bb_record_member_t  e;
+    char                buf[BB_RECORD_NAMED_MAX + 2];
+
+    len = strlen(value);
+
+    if (len > BB_RECORD_NAMED_MAX) {
+        return 0;
+    }
+
+    if (m->type == BB_RECORD_STRING) {
+        return bb_record_string(m, buf, len + 2) == 1
+               && strcmp(buf, value) == 0;
+    }
+
+    if (m->type != BB_RECORD_ARRAY) {
+        return 0;
+    }
+
+    /* the array was validated by bb_record_read(): its brackets stand */
+
+    memset(&s, 0, sizeof(bb_record_scan_t));
+    s.p = m->value + 1;
+    s.end = m->value + m->len - 1;
+    s.max_depth = INT_MAX;
+
+    bb_record_scan_space(&s);
+
+    while (s.p < s.end) {
+
+        if (bb_record_scan_value(&s, &e) != 0 || e.type != BB_RECORD_STRING) {
+            return 0;
+        }
+
+        /* one longer than value: a longer element does not fit and fails */
+
+        if (bb_record_string(&e, buf, len + 2) == 1
+            && strcmp(buf, value) == 0)
+        {
+            return 1;
+        }
+
+        if (s.p < s.end && *s.p == ',') {
+            s.p++;
+        }
+    }
+
+    return 0;
+}
+
+
+int
 bb_record_text_ok(const char *s, size_t len)
 {
     size_t  i;

@@ -19,6 +19,9 @@
 /* the longest member name a record reader can look for */
 #define BB_RECORD_NAME_MAX  32
 
+/* the longest value bb_record_names() can find */
+#define BB_RECORD_NAMED_MAX  255
+
 
 typedef enum {
     BB_RECORD_ABSENT = 0,
@@ -63,6 +66,13 @@ int bb_record_string(const bb_record_member_t *m, char *buf, size_t size);
  * range.
  */
 int bb_record_seconds(const bb_record_member_t *m, long long *value);
+
+/*
+ * Whether a member names value as RFC 7519's "aud" does: a string equal to
+ * it, or an array with such a string among its elements.  Returns 1 or 0;
+ * another type, or an element that is no string, names nothing.
+ */
+int bb_record_names(const bb_record_member_t *m, const char *value);
 
 /*
  * The rules both JSON readers apply to values.  bb_record_text_ok()

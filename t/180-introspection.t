@@ -71,6 +71,15 @@ sub start_server {
                   . qq("scope":"profile","exp":$exp}),
         other => qq({"active":true,"client_id":"app-1","bb_patient":"$Patient",)
                  . qq("scope":"patient/Patient.read","exp":$exp}),
+        ours => qq({"active":true,"client_id":"app-1","patient":"$Patient",)
+                . qq("scope":"patient/Patient.read","exp":$exp,)
+                . qq("aud":"https://bb.example/fhir"}),
+        oursamong => qq({"active":true,"client_id":"app-1","patient":"$Patient",)
+                     . qq("scope":"patient/Patient.read","exp":$exp,)
+                     . qq("aud":["https://as.example","https:\\/\\/bb.example\\/fhir"]}),
+        theirs => qq({"active":true,"client_id":"app-1","patient":"$Patient",)
+                  . qq("scope":"patient/Patient.read","exp":$exp,)
+                  . qq("aud":["https://bb.example/fhir/","https://bb.example"]}),
         inactive => '{"active":false}',
         shortexp => qq({"active":true,"client_id":"app-1","patient":"$Patient",)
                     . qq("scope":"patient/Patient.read","exp":) . (time + 2) . '}',
@@ -321,6 +330,76 @@ backend GET /p patient=[patientId:-20140000008325] client=[app-1] app=[] authori
 
 
 
+=== TEST 8b: audience=: an active token's "aud" must name it (a string, or among an array); otherwise, or with no "aud", 401 as an unknown token and the log says why
+--- init
+BB::flush();
+BB::grant('app-1', $main::Patient);
+main::start_server();
+--- config
+    location /p {
+        bluebutton on;
+        bluebutton_introspection /_introspect audience=https://bb.example/fhir;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+    location = /_introspect {
+        internal;
+        proxy_pass http://127.0.0.1:1982/oauth/introspect;
+    }
+--- pipelined_requests eval
+["GET /p", "GET /p", "GET /p", "GET /p", "GET /p"]
+--- more_headers eval
+["Authorization: Bearer ours", "Authorization: Bearer oursamong",
+ "Authorization: Bearer theirs", "Authorization: Bearer good",
+ "Authorization: Bearer nogrant"]
+--- error_code eval
+[200, 200, 401, 401, 401]
+--- response_headers_like eval
+["", "",
+ 'WWW-Authenticate: Bearer realm="[^"]*", error="invalid_token", error_description="The access token is unknown or was revoked"',
+ 'WWW-Authenticate: Bearer realm="[^"]*", error="invalid_token", error_description="The access token is unknown or was revoked"',
+ 'WWW-Authenticate: Bearer realm="[^"]*", error="invalid_token", error_description="The access token is unknown or was revoked"']
+--- error_log eval
+qr/bluebutton: invalid_token \(invalid_token\): The access token is unknown or was revoked: the answer of "\/_introspect" is for another audience than "https:\/\/bb\.example\/fhir", token [0-9a-f]+, cause unknown_token/
+
+
+
+=== TEST 8c: audience= is part of what a cached answer was read for: an answer kept where no audience is asked is not served where one is
+--- init
+BB::flush();
+BB::grant('app-1', $main::Patient);
+main::start_server();
+--- http_config
+    bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+    bluebutton_cache zone=introspection:1m;
+--- config
+    location /any {
+        bluebutton on;
+        bluebutton_introspection /_introspect ttl=1m;
+        add_header X-Cache $bluebutton_cache_status always;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+    location /ours {
+        bluebutton on;
+        bluebutton_introspection /_introspect ttl=1m
+                                 audience=https://bb.example/fhir;
+        add_header X-Cache $bluebutton_cache_status always;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+    location = /_introspect {
+        internal;
+        proxy_pass http://127.0.0.1:1982/oauth/introspect;
+    }
+--- pipelined_requests eval
+["GET /any", "GET /ours", "GET /any", "GET /ours"]
+--- more_headers
+Authorization: Bearer theirs
+--- error_code eval
+[200, 401, 200, 401]
+--- response_headers eval
+["X-Cache: MISS", "X-Cache: MISS", "X-Cache: HIT", "X-Cache: MISS"]
+
+
+
 === TEST 9: no Redis and JWT keys: refused by nginx -t
 --- http_config
 --- config
@@ -356,6 +435,41 @@ backend GET /p patient=[patientId:-20140000008325] client=[app-1] app=[] authori
 --- must_die
 --- error_log
 a member name of 1 to 31 characters is expected
+
+
+
+=== TEST 11b: an empty audience, and one too long
+--- config
+    location /p {
+        bluebutton on;
+        bluebutton_introspection /_introspect audience=;
+    }
+    location /q {
+        bluebutton on;
+        bluebutton_introspection /_introspect audience=https://bb.example/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa;
+    }
+--- must_die
+--- error_log
+invalid "audience=": an audience of 1 to 255 characters is expected
+
+
+
+=== TEST 11c: an audience of 255 characters is taken
+--- config
+    location /q {
+        bluebutton on;
+        bluebutton_introspection /_introspect audience=https://bb.example/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+    location = /_introspect {
+        internal;
+        proxy_pass http://127.0.0.1:1982/oauth/introspect;
+    }
+--- request
+GET /q
+--- more_headers
+Authorization: Bearer ours
+--- error_code: 401
 
 
 

@@ -4,7 +4,7 @@
 # gateway's own client; its bridge wrote the grants the gateway reads.
 # Calls are counted in the introspection location's own log; an app's
 # RFC 7009 revocation is seen on the next request with ttl=0, and once the
-# ttl has passed with the cache.
+# ttl has passed with the cache; the answer's "aud" checked by audience=.
 
 use Test::Nginx::Socket -d 'contrib/node_modules/oidc-provider'
     ? 'no_plan'
@@ -211,3 +211,24 @@ GET /v2/fhir/Coverage
 --- error_code: 401
 --- error_log
 The access token is unknown or was revoked
+
+
+
+=== TEST 6: audience=: the server's answer names the FHIR base its tokens are for (resource indicators): allowed
+--- ttl: audience=http://127.0.0.1:$TEST_NGINX_SERVER_PORT/v2/fhir
+--- token eval: $main::Tokens{t4}
+--- request
+GET /v2/fhir/Coverage
+--- error_code: 200
+--- response_body eval: $main::Ok{t4}
+
+
+
+=== TEST 7: audience= naming another resource server: the same active token is refused, 401, and the log says why
+--- ttl: audience=https://other.example/fhir
+--- token eval: $main::Tokens{t1}
+--- request
+GET /v2/fhir/Coverage
+--- error_code: 401
+--- error_log
+is for another audience than "https://other.example/fhir"

@@ -6,7 +6,9 @@
 /*
  * Introspection answers: any bytes are read or refused, never past their
  * end; an active token taken has a valid patient and client, an exp, and
- * NUL-terminated fields.  The first byte picks the patient's member.
+ * NUL-terminated fields.  The first byte picks the patient's member and
+ * whether an audience is asked for; one taken for another audience is
+ * never active.
  */
 
 #include <stddef.h>
@@ -20,7 +22,7 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const char          *err, *patient;
+    const char          *err, *patient, *audience;
     bb_introspection_t   in;
 
     if (size == 0) {
@@ -28,9 +30,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     patient = (data[0] & 1) ? "bb_patient" : NULL;
+    audience = (data[0] & 2) ? "https://bb" : NULL;
 
     if (bb_introspection_parse((const char *) data + 1, size - 1, patient,
-                               &in, &err)
+                               audience, &in, &err)
         != 0)
     {
         if (err == NULL) {
@@ -38,6 +41,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
 
         return 0;
+    }
+
+    if (in.other_audience && (in.active || audience == NULL)) {
+        abort();
     }
 
     if (!in.active) {

@@ -1476,7 +1476,13 @@ test_slots(void **state)
 }
 
 
-#define INTROSPECT(s, p, o)  bb_introspection_parse(s, sizeof(s) - 1, p, o, &err)
+#define INTROSPECT(s, p, o)                                                   \
+    bb_introspection_parse(s, sizeof(s) - 1, p, NULL, o, &err)
+#define INTROSPECT_FOR(s, a, o)                                               \
+    bb_introspection_parse(s, sizeof(s) - 1, NULL, a, o, &err)
+#define ACTIVE_FOR(aud)                                                       \
+    "{\"active\":true,\"client_id\":\"a\",\"patient\":\"-1\","           \
+    "\"exp\":2000000000" aud "}"
 
 
 static void
@@ -1548,6 +1554,105 @@ test_introspection(void **state)
                                 "\"patient\":\"-1\",\"exp\":2000000000,"
                                 "\"x\":[[[[1]]]]}", NULL, &in), -1);
     assert_int_equal(in.active, 0);
+
+    /* an audience: "aud" as a string, or an array holding it */
+    assert_int_equal(INTROSPECT_FOR(ACTIVE_FOR(",\"aud\":\"https://bb\""),
+                                    "https://bb", &in), 0);
+    assert_int_equal(in.active, 1);
+    assert_int_equal(in.other_audience, 0);
+    assert_int_equal(INTROSPECT_FOR(ACTIVE_FOR(",\"aud\":[\"x\", \"https:"
+                                               "\\/\\/bb\" ]"),
+                                    "https://bb", &in), 0);
+    assert_int_equal(in.active, 1);
+
+    /* ...or not: taken as not active, and said why */
+    assert_int_equal(INTROSPECT_FOR(ACTIVE_FOR(",\"aud\":\"https://bb/\""),
+                                    "https://bb", &in), 0);
+    assert_int_equal(in.active, 0);
+    assert_int_equal(in.other_audience, 1);
+    assert_int_equal(INTROSPECT_FOR(ACTIVE_FOR(",\"aud\":\"https://b\""),
+                                    "https://bb", &in), 0);
+    assert_int_equal(in.active, 0);
+    assert_int_equal(INTROSPECT_FOR(ACTIVE_FOR(""), "https://bb", &in), 0);
+    assert_int_equal(in.other_audience, 1);
+    assert_int_equal(INTROSPECT_FOR(ACTIVE_FOR(",\"aud\":[]"), "https://bb",
+                                    &in), 0);
+    assert_int_equal(in.other_audience, 1);
+    assert_int_equal(INTROSPECT_FOR(ACTIVE_FOR(",\"aud\":[1,\"https://bb\"]"),
+                                    "https://bb", &in), 0);
+    assert_int_equal(in.other_audience, 1);
+    assert_int_equal(INTROSPECT_FOR(ACTIVE_FOR(",\"aud\":[[\"https://bb\"]]"),
+                                    "https://bb", &in), 0);
+    assert_int_equal(in.other_audience, 1);
+    assert_int_equal(INTROSPECT_FOR(ACTIVE_FOR(",\"aud\":{\"a\":"
+                                               "\"https://bb\"}"),
+                                    "https://bb", &in), 0);
+    assert_int_equal(in.other_audience, 1);
+    assert_int_equal(INTROSPECT_FOR(ACTIVE_FOR(",\"aud\":null"), "https://bb",
+                                    &in), 0);
+    assert_int_equal(in.other_audience, 1);
+
+    /* an inactive token is not active for any audience */
+    assert_int_equal(INTROSPECT_FOR("{\"active\":false}", "https://bb", &in),
+                     0);
+    assert_int_equal(in.active, 0);
+    assert_int_equal(in.other_audience, 0);
+
+    /* two "aud" are ambiguous where the audience is read, else not read */
+    assert_int_equal(INTROSPECT_FOR(ACTIVE_FOR(",\"aud\":\"https://bb\","
+                                               "\"aud\":\"x\""),
+                                    "https://bb", &in), -1);
+    assert_int_equal(INTROSPECT(ACTIVE_FOR(",\"aud\":\"https://bb\","
+                                           "\"aud\":\"x\""), NULL, &in), 0);
+    assert_int_equal(in.active, 1);
+}
+
+
+static void
+test_record_names(void **state)
+{
+    char                 longest[BB_RECORD_NAMED_MAX + 2], json[300];
+    const char          *err;
+    const char          *names[] = { "aud" };
+    bb_record_member_t   m;
+
+    (void) state;
+
+#define NAMES(json, v)                                                        \
+    (bb_record_read(json, sizeof(json) - 1, 4096, 3, names, &m, 1, &err)    \
+     == 0 ? bb_record_names(&m, v) : -1)
+
+    assert_int_equal(NAMES("{\"aud\":\"a\"}", "a"), 1);
+    assert_int_equal(NAMES("{\"aud\":\"ab\"}", "a"), 0);
+    assert_int_equal(NAMES("{\"aud\":\"a\"}", "ab"), 0);
+    assert_int_equal(NAMES("{\"aud\":\"\\u0061\"}", "a"), 1);
+    assert_int_equal(NAMES("{\"aud\":[ \"b\" , \"a\" ]}", "a"), 1);
+    assert_int_equal(NAMES("{\"aud\":[\"b\",\"c\"]}", "a"), 0);
+    assert_int_equal(NAMES("{\"aud\":[\"ab\",\"ba\"]}", "a"), 0);
+    assert_int_equal(NAMES("{\"aud\":[\"b\",{\"x\":1},\"a\"]}", "a"),
+                     0);
+    assert_int_equal(NAMES("{\"aud\":[]}", "a"), 0);
+    assert_int_equal(NAMES("{\"aud\":true}", "true"), 0);
+    assert_int_equal(NAMES("{\"aud\":1}", "1"), 0);
+    assert_int_equal(NAMES("{\"x\":\"a\"}", "a"), 0);
+    assert_int_equal(NAMES("{\"aud\":[\"a\\u0001\"]}", "a"), 0);
+
+    /* the longest value found, one more never */
+    memset(longest, 'x', sizeof(longest) - 1);
+    longest[sizeof(longest) - 1] = '\0';
+    snprintf(json, sizeof(json), "{\"aud\":[\"%s\"]}", longest);
+    assert_int_equal(bb_record_read(json, strlen(json), 4096, 3, names, &m, 1,
+                                    &err), 0);
+    assert_int_equal(bb_record_names(&m, longest), 0);
+
+    longest[BB_RECORD_NAMED_MAX] = '\0';
+    snprintf(json, sizeof(json), "{\"aud\":[\"%s\"]}", longest);
+    assert_int_equal(bb_record_read(json, strlen(json), 4096, 3, names, &m, 1,
+                                    &err), 0);
+    assert_int_equal(bb_record_names(&m, longest), 1);
+    assert_int_equal(NAMES("{\"aud\":\"x\"}", longest), 0);
+
+#undef NAMES
 }
 
 
@@ -1580,6 +1685,7 @@ main(void)
         cmocka_unit_test(test_resp),
         cmocka_unit_test(test_slots),
         cmocka_unit_test(test_introspection),
+        cmocka_unit_test(test_record_names),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
