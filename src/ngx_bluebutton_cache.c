@@ -4,8 +4,10 @@
  */
 
 /*
- * Entries live in a slab pool, found by the token's hash in one red-black
- * tree, and by the Redis keys they were read from in another: a token's
+ * Entries live in a slab pool, found by the token's hash in a table of
+ * buckets (a hit touches the bucket and its entry, not the 16 or more
+ * nodes of a tree that a zone of 50,000 tokens has), and by the Redis
+ * keys they were read from in a red-black tree: a token's
  * record, its grant (shared by every token of that app and patient), a
  * JWT's revocation key.  A key invalidation removes every entry whose key
  * has the same 32-bit hash; a collision only costs a re-read.
@@ -22,7 +24,12 @@
  * A read that was in flight while any invalidation arrived does not fill:
  * its answer may predate the change that the invalidation announced.
  *
- * A hit takes no lock.  Every change to the tree, the entries or the
+ * Tokens are chosen by clients, their hashes with them: a bucket keeps at
+ * most NGX_BLUEBUTTON_CACHE_CHAIN entries, the oldest dropped for a new
+ * one, so tokens made to share a bucket cost a walk of a few entries at
+ * most.
+ *
+ * A hit takes no lock.  Every change to the table, the entries or the
  * feeds is made under the zone's mutex between two increments of a
  * sequence number (odd while changing); a hit reads the entry without
  * the mutex, every pointer checked to lie in the zone, copies it, and
@@ -39,6 +46,7 @@
 
 
 #define NGX_BLUEBUTTON_CACHE_KEYS     3
+#define NGX_BLUEBUTTON_CACHE_CHAIN    8
 #define NGX_BLUEBUTTON_CACHE_WORKERS  NGX_MAX_PROCESSES
 
 
@@ -52,8 +60,11 @@ typedef struct {
 } ngx_bluebutton_cache_key_t;
 
 
-typedef struct {
-    ngx_rbtree_node_t              node;      /* key: crc32 of token_hash */
+typedef struct ngx_bluebutton_cache_node_s  ngx_bluebutton_cache_node_t;
+
+struct ngx_bluebutton_cache_node_s {
+    ngx_bluebutton_cache_node_t   *next;      /* in its bucket */
+    uint32_t                       key;       /* token_hash's first bits */
     ngx_queue_t                    queue;
     ngx_bluebutton_cache_key_t     keys[NGX_BLUEBUTTON_CACHE_KEYS];
     ngx_uint_t                     nkeys;
@@ -71,7 +82,7 @@ typedef struct {
     time_t                         ends;      /* 0: no end of its own */
     size_t                         len;
     u_char                         data[1];
-} ngx_bluebutton_cache_node_t;
+};
 
 
 typedef struct {
@@ -82,8 +93,8 @@ typedef struct {
 
 struct ngx_bluebutton_cache_sh_s {
     ngx_atomic_t                   seq;       /* odd while changing */
-    ngx_rbtree_t                   tokens;
-    ngx_rbtree_node_t              tokens_sentinel;
+    ngx_bluebutton_cache_node_t  **buckets;   /* by key & mask */
+    ngx_uint_t                     mask;
     ngx_rbtree_t                   keys;
     ngx_rbtree_node_t              keys_sentinel;
     ngx_queue_t                    lru;
@@ -103,8 +114,8 @@ static ngx_int_t ngx_bluebutton_cache_peek(ngx_bluebutton_cache_t *cache,
     u_char *buf, size_t *len, ngx_msec_t *touched);
 static void ngx_bluebutton_cache_touch(ngx_bluebutton_cache_t *cache,
     u_char *token_hash);
-static void ngx_bluebutton_cache_rbtree_insert(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+static void ngx_bluebutton_cache_link(ngx_bluebutton_cache_t *cache,
+    ngx_bluebutton_cache_node_t *cn);
 static ngx_bluebutton_cache_node_t *ngx_bluebutton_cache_lookup(
     ngx_bluebutton_cache_t *cache, u_char *token_hash);
 static ngx_int_t ngx_bluebutton_cache_walk(ngx_bluebutton_cache_t *cache,
@@ -130,8 +141,8 @@ static const char  *ngx_bluebutton_cache_names[] = {
 /* a hit moves its entry up the LRU at most this often */
 #define NGX_BLUEBUTTON_CACHE_TOUCH     1000
 
-/* deeper than a red-black tree of the zone can be: a tree in change */
-#define NGX_BLUEBUTTON_CACHE_DEPTH     128
+/* longer than a bucket can be: a bucket in change */
+#define NGX_BLUEBUTTON_CACHE_DEPTH     (NGX_BLUEBUTTON_CACHE_CHAIN + 1)
 
 
 /* the mutex, with the sequence odd until it is released */
@@ -411,7 +422,7 @@ ngx_bluebutton_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
     ngx_bluebutton_cache_t  *ocache = data;
 
-    size_t                   len;
+    size_t                   len, n;
     ngx_bluebutton_cache_t  *cache;
 
     cache = shm_zone->data;
@@ -444,8 +455,23 @@ ngx_bluebutton_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     cache->shpool->data = cache->sh;
 
-    ngx_rbtree_init(&cache->sh->tokens, &cache->sh->tokens_sentinel,
-                    ngx_bluebutton_cache_rbtree_insert);
+    /* a bucket for each KiB of the zone, the room an entry takes */
+
+    n = 64;
+
+    while (n < shm_zone->shm.size / 1024 && n < 0x10000000) {
+        n *= 2;
+    }
+
+    len = n * sizeof(ngx_bluebutton_cache_node_t *);
+
+    cache->sh->buckets = ngx_slab_calloc(cache->shpool, len);
+    if (cache->sh->buckets == NULL) {
+        return NGX_ERROR;
+    }
+
+    cache->sh->mask = n - 1;
+
     ngx_rbtree_init(&cache->sh->keys, &cache->sh->keys_sentinel,
                     ngx_rbtree_insert_value);
     ngx_queue_init(&cache->sh->lru);
@@ -469,42 +495,36 @@ ngx_bluebutton_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 }
 
 
-/* equal crc32 keys are ordered by the token hash itself */
+/*
+ * A new entry goes first in its bucket; a bucket that is full loses its
+ * last, the oldest there.
+ */
 static void
-ngx_bluebutton_cache_rbtree_insert(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+ngx_bluebutton_cache_link(ngx_bluebutton_cache_t *cache,
+    ngx_bluebutton_cache_node_t *cn)
 {
-    ngx_rbtree_node_t            **p;
-    ngx_bluebutton_cache_node_t   *cn, *cnt;
+    ngx_uint_t                     n;
+    ngx_bluebutton_cache_node_t  **bucket, *last;
 
-    for ( ;; ) {
+    bucket = &cache->sh->buckets[cn->key & cache->sh->mask];
 
-        if (node->key < temp->key) {
-            p = &temp->left;
+    n = 0;
 
-        } else if (node->key > temp->key) {
-            p = &temp->right;
-
-        } else {
-            cn = (ngx_bluebutton_cache_node_t *) node;
-            cnt = (ngx_bluebutton_cache_node_t *) temp;
-
-            p = ngx_memcmp(cn->token_hash, cnt->token_hash, 64) < 0
-                ? &temp->left : &temp->right;
-        }
-
-        if (*p == sentinel) {
+    for (last = *bucket; last != NULL; last = last->next) {
+        if (++n == NGX_BLUEBUTTON_CACHE_CHAIN) {
+            ngx_bluebutton_cache_delete(cache, last);
+            ngx_bluebutton_metrics_cache_event(NGX_BLUEBUTTON_CACHE_EVICTED,
+                                               1);
             break;
         }
-
-        temp = *p;
     }
 
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    ngx_rbt_red(node);
+    cn->next = *bucket;
+
+    /* the entry is whole before a reader without the mutex can reach it */
+    ngx_memory_barrier();
+
+    *bucket = cn;
 }
 
 
@@ -529,48 +549,37 @@ ngx_bluebutton_cache_lookup(ngx_bluebutton_cache_t *cache, u_char *token_hash)
 
 
 /*
- * The token's entry in the tree.  NGX_DECLINED: none.  The walk may be
- * made without the mutex: a node outside the zone or a walk deeper than a
- * tree can be is a tree in change, NGX_AGAIN.
+ * The token's entry.  NGX_DECLINED: none.  The walk may be made without
+ * the mutex: an entry outside the zone or a bucket longer than one can be
+ * is a bucket in change, NGX_AGAIN.
  */
 static ngx_int_t
 ngx_bluebutton_cache_walk(ngx_bluebutton_cache_t *cache, u_char *token_hash,
     ngx_bluebutton_cache_node_t **found)
 {
-    uint32_t                      hash;
-    ngx_int_t                     rc;
+    uint32_t                      key;
     ngx_uint_t                    depth;
-    ngx_rbtree_node_t            *node, *sentinel;
     ngx_bluebutton_cache_node_t  *cn;
 
-    hash = ngx_bluebutton_cache_token_key(token_hash);
+    key = ngx_bluebutton_cache_token_key(token_hash);
 
-    node = cache->sh->tokens.root;
-    sentinel = cache->sh->tokens.sentinel;
+    cn = cache->sh->buckets[key & cache->sh->mask];
 
-    for (depth = 0; node != sentinel; depth++) {
+    for (depth = 0; cn != NULL; depth++) {
 
         if (depth == NGX_BLUEBUTTON_CACHE_DEPTH
-            || !ngx_bluebutton_cache_inside(cache, node, sizeof(*cn)))
+            || !ngx_bluebutton_cache_inside(cache, cn, sizeof(*cn)))
         {
             return NGX_AGAIN;
         }
 
-        if (hash != node->key) {
-            node = hash < node->key ? node->left : node->right;
-            continue;
-        }
-
-        cn = (ngx_bluebutton_cache_node_t *) node;
-
-        rc = ngx_memcmp(token_hash, cn->token_hash, 64);
-
-        if (rc == 0) {
+        if (cn->key == key && ngx_memcmp(token_hash, cn->token_hash, 64) == 0)
+        {
             *found = cn;
             return NGX_OK;
         }
 
-        node = rc < 0 ? node->left : node->right;
+        cn = cn->next;
     }
 
     return NGX_DECLINED;
@@ -973,7 +982,7 @@ ngx_bluebutton_cache_fill(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
     }
 
     ngx_memcpy(cn->token_hash, ctx->token_hash, 64);
-    cn->node.key = ngx_bluebutton_cache_token_key(ctx->token_hash);
+    cn->key = ngx_bluebutton_cache_token_key(ctx->token_hash);
     cn->cycle = cache->cycle;
     cn->worker = worker;
     cn->policy = ctx->cache_policy;
@@ -998,7 +1007,7 @@ ngx_bluebutton_cache_fill(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
         ngx_rbtree_insert(&cache->sh->keys, &cn->keys[i].node);
     }
 
-    ngx_rbtree_insert(&cache->sh->tokens, &cn->node);
+    ngx_bluebutton_cache_link(cache, cn);
     ngx_queue_insert_head(&cache->sh->lru, &cn->queue);
     cache->sh->entries++;
 
@@ -1085,13 +1094,22 @@ static void
 ngx_bluebutton_cache_delete(ngx_bluebutton_cache_t *cache,
     ngx_bluebutton_cache_node_t *cn)
 {
-    ngx_uint_t  i;
+    ngx_uint_t                     i;
+    ngx_bluebutton_cache_node_t  **p;
 
     for (i = 0; i < cn->nkeys; i++) {
         ngx_rbtree_delete(&cache->sh->keys, &cn->keys[i].node);
     }
 
-    ngx_rbtree_delete(&cache->sh->tokens, &cn->node);
+    for (p = &cache->sh->buckets[cn->key & cache->sh->mask];
+         *p != NULL;
+         p = &(*p)->next)
+    {
+        if (*p == cn) {
+            *p = cn->next;
+            break;
+        }
+    }
     ngx_queue_remove(&cn->queue);
     cache->sh->entries--;
 

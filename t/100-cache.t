@@ -25,6 +25,20 @@ our $Jwt = BB::jwt(alg => 'RS256', key => 'rsa1', kid => 'rsa1',
 
 our $Patient = '-20140000008325';
 
+# tokens whose hashes fall in one bucket of a zone with that many buckets
+# (one per KiB): the first 32 bits of the hash pick it
+sub same_bucket {
+    my ($n, $buckets) = @_;
+    my (@found, $want);
+    for (my $i = 0; @found < $n; $i++) {
+        my $t = "shared-$i";
+        my $b = hex(substr(Digest::SHA::sha256_hex($t), 0, 8)) & ($buckets - 1);
+        $want = $b unless defined $want;
+        push @found, $t if $b == $want;
+    }
+    return @found;
+}
+
 add_block_preprocessor(sub {
     my $block = shift;
 
@@ -737,6 +751,55 @@ BB::consent('tok');
 GET /p
 --- response_headers
 X-Cache: BYPASS
+
+
+
+=== TEST 22b: tokens made to share a bucket of the zone: the eight most recent kept, older ones dropped for them (counted as evictions) and read again, every answer right
+--- init
+BB::flush();
+BB::grant('app-1', $main::Patient);
+@main::Shared = main::same_bucket(10, 1024);
+BB::token($_) for @main::Shared;
+BB::start_control(undef, fill => sub {
+    my $expect = sub {
+        my ($t, $cache) = @_;
+        my $r = BB::http_get('/p', token => $t);
+        my $got = $r->{headers}{'x-cache'} || '';
+        die "$t: $r->{status} $got, not 200 $cache\n"
+            unless $r->{status} == 200 && $got eq $cache;
+    };
+    $expect->($_, 'MISS') for @main::Shared;
+    $expect->($_, 'HIT') for @main::Shared[2 .. 9];
+    # the first two were dropped for the last two; read again, each drops
+    # the oldest there
+    $expect->($_, 'MISS') for @main::Shared[0, 1];
+    $expect->($_, 'HIT') for @main::Shared[0, 1, 4 .. 9];
+
+    # a change in Redis still reaches an entry of a full bucket
+    BB::revoke_token($main::Shared[6]);
+    my $s = BB::status_of('/p', $main::Shared[6]);
+    die "a revoked token got $s\n" unless $s == 401;
+});
+--- config
+    location /p {
+        bluebutton on;
+        add_header X-Cache $bluebutton_cache_status always;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+    location = /metrics {
+        bluebutton_status;
+    }
+    location /control/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_CONTROL_PORT;
+    }
+--- pipelined_requests eval
+["GET /control/pause/100", "GET /control/do/fill", "GET /metrics"]
+--- error_code eval
+[200, 200, 200]
+--- response_body_like eval
+["ok", "ok", qr/bluebutton_cache_evictions_total 4\n/]
+--- no_error_log
+[error]
 
 
 
