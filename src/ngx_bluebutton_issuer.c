@@ -516,7 +516,6 @@ ngx_bluebutton_issuer_policy(ngx_bluebutton_issuer_t *is, time_t leeway)
 ngx_bluebutton_issuer_t *
 ngx_bluebutton_issuer_pick(ngx_bluebutton_loc_conf_t *blcf, ngx_str_t *token)
 {
-    char                      kid[BB_KID_MAX + 1];
     char                      iss[NGX_BLUEBUTTON_ISSUER_MAX + 1];
     size_t                    len;
     ngx_uint_t                i;
@@ -529,8 +528,8 @@ ngx_bluebutton_issuer_pick(ngx_bluebutton_loc_conf_t *blcf, ngx_str_t *token)
         return is;
     }
 
-    if (bb_jwt_peek((const char *) token->data, token->len, kid, sizeof(kid),
-                    iss, sizeof(iss))
+    if (bb_jwt_peek((const char *) token->data, token->len, NULL, 0, iss,
+                    sizeof(iss))
         != 0)
     {
         return NULL;

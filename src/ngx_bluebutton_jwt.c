@@ -107,7 +107,6 @@ bb_jwt_peek(const char *token, size_t len, char *kid, size_t kid_size,
     const char     *dot1, *dot2, *end;
     unsigned char   buf[BB_JWT_PAYLOAD_MAX];
 
-    kid[0] = '\0';
     iss[0] = '\0';
 
     end = token + len;
@@ -118,10 +117,14 @@ bb_jwt_peek(const char *token, size_t len, char *kid, size_t kid_size,
         return -1;
     }
 
-    obj = bb_jwt_segment(token, dot1 - token, buf, BB_JWT_HEADER_MAX);
-    if (obj) {
-        (void) bb_json_string(obj, "kid", kid, kid_size);
-        json_decref(obj);
+    if (kid != NULL) {
+        kid[0] = '\0';
+
+        obj = bb_jwt_segment(token, dot1 - token, buf, BB_JWT_HEADER_MAX);
+        if (obj) {
+            (void) bb_json_string(obj, "kid", kid, kid_size);
+            json_decref(obj);
+        }
     }
 
     obj = bb_jwt_segment(dot1 + 1, dot2 - dot1 - 1, buf, sizeof(buf));

@@ -57,6 +57,7 @@ unsigned bb_jwt_algorithm(const char *name, size_t len);
 /*
  * The kid of a JWT's header and the iss of its claims, unverified, for
  * the log line of its refusal: "" where absent or not a valid string.
+ * With kid NULL the header is not read (the iss alone picks an issuer).
  * Returns -1 when the token is not three segments.
  */
 int bb_jwt_peek(const char *token, size_t len, char *kid, size_t kid_size,

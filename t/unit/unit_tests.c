@@ -880,6 +880,12 @@ test_jwt(void **state)
         assert_string_equal(seen_iss, "iss");
         assert_int_equal(bb_jwt_peek("a.b", 3, seen_kid, sizeof(seen_kid),
                                      seen_iss, sizeof(seen_iss)), -1);
+
+        /* the iss alone, the header not read */
+        seen_iss[0] = 'x';
+        assert_int_equal(bb_jwt_peek(token, strlen(token), NULL, 0, seen_iss,
+                                     sizeof(seen_iss)), 0);
+        assert_string_equal(seen_iss, "iss");
         assert_int_equal(bb_jwt_claim(token, strlen(token), "sub", claim,
                                       sizeof(claim)), 2);
         assert_memory_equal(claim, "-1", 2);
