@@ -69,6 +69,22 @@ sub seed {
 
 sub patient { "-2014000000" . (7000 + $_[0]) }
 
+# every worker answers 200 for the token, $times rounds in a row, within
+# 15 s: the cluster and the workers' maps have settled
+sub settled {
+    my ($token, $times) = @_;
+    my ($deadline, $row) = (time + 15, 0);
+    while ($row < $times) {
+        if (eval { BB::in_every_worker('/p', $token, 200) }) {
+            $row++;
+            next;
+        }
+        die "not settled for $token: $@" if time > $deadline;
+        $row = 0;
+        Time::HiRes::sleep(0.1);
+    }
+}
+
 # the primaries among the nodes that answer
 sub primaries {
     grep { (eval { BB::command($_, 'ROLE')->[0] } || '') eq 'master' }
@@ -296,7 +312,8 @@ BB::start_control(undef, revoke => sub {
     my (@late, %used);
     my $hammer = sub {
         my ($i) = @_;
-        BB::in_every_worker('/p', "tok-$i", 200);
+        eval { BB::in_every_worker('/p', "tok-$i", 200) }
+            or die "tok-$i before its revocation: $@";
         my $r = BB::hammer(path => '/p', token => "tok-$i", seconds => 1,
                            revoke => sub {
                                BB::revoke_grant("app-$i", main::patient($i));
@@ -305,6 +322,9 @@ BB::start_control(undef, revoke => sub {
         die "tok-$i allowed after its revocation: @late\n" if $r->[0];
         die "tok-$i never allowed\n" unless $r->[2];
     };
+
+    # nginx started before this cluster: every worker has its map first
+    main::settled("tok-1", 1);
 
     # a token of each primary
     $hammer->(main::token_on($_, \%used)) for main::primaries();
@@ -316,7 +336,8 @@ BB::start_control(undef, revoke => sub {
     my ($to) = grep { $_ != $from } main::primaries();
     BB::in_every_worker('/p', "tok-$i", 200);
     BB::move_slot($grant, $to);
-    BB::in_every_worker('/p', "tok-$i", 200);
+    eval { BB::in_every_worker('/p', "tok-$i", 200) }
+        or die "after its grant's slot moved: $@";
     $hammer->($i);
 
     # a primary killed; its replica promoted; revoked there
@@ -325,11 +346,8 @@ BB::start_control(undef, revoke => sub {
     BB::in_every_worker('/p', "tok-$j", 200);
     BB::kill_redis($victim);
     @BB::Cluster = grep { $_ != $victim } @BB::Cluster;
-    my $deadline = time + 15;
-    until (eval { BB::in_every_worker('/p', "tok-$j", 200) }) {
-        die "no failover\n" if time > $deadline;
-        Time::HiRes::sleep(0.1);
-    }
+    # 503s until the replica is promoted and every worker's map says so
+    main::settled("tok-$j", 3);
     $hammer->($j);
 
     print STDERR "# $_\n" for @late;
