@@ -76,7 +76,7 @@ ngx_bluebutton_introspection_conf(ngx_conf_t *cf, ngx_command_t *cmd,
             in->patient.len = value[i].len - 8;
 
             /* a member name, as the answer's reader looks for it */
-            if (in->patient.len == 0 || in->patient.len >= 32
+            if (in->patient.len == 0 || in->patient.len >= BB_RECORD_NAME_MAX
                 || ngx_strlchr(in->patient.data,
                                in->patient.data + in->patient.len, '"'))
             {
@@ -218,7 +218,6 @@ ngx_bluebutton_introspection_done(ngx_http_request_t *sr, void *data,
     ngx_http_request_t         *r;
     bb_introspection_t          in;
     ngx_bluebutton_loc_conf_t  *blcf;
-    u_char                      name[32], aud[BB_RECORD_NAMED_MAX + 1];
 
     r = ctx->request;
 
@@ -256,21 +255,12 @@ ngx_bluebutton_introspection_done(ngx_http_request_t *sr, void *data,
         return NGX_OK;
     }
 
-    patient = NULL;
+    /* the directive's own arguments, NUL-terminated as nginx reads them */
 
-    if (blcf->introspection->patient.len) {
-        ngx_cpystrn(name, blcf->introspection->patient.data,
-                    blcf->introspection->patient.len + 1);
-        patient = (const char *) name;
-    }
-
-    audience = NULL;
-
-    if (blcf->introspection->audience.len) {
-        ngx_cpystrn(aud, blcf->introspection->audience.data,
-                    blcf->introspection->audience.len + 1);
-        audience = (const char *) aud;
-    }
+    patient = blcf->introspection->patient.len
+              ? (const char *) blcf->introspection->patient.data : NULL;
+    audience = blcf->introspection->audience.len
+               ? (const char *) blcf->introspection->audience.data : NULL;
 
     if (bb_introspection_parse((const char *) answer.data, answer.len,
                                patient, audience, &in, &err)

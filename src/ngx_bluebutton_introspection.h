@@ -17,6 +17,7 @@
 
 struct ngx_bluebutton_introspection_s {
     ngx_str_t                     uri;       /* a location of the server */
+    /* NUL-terminated: each the tail of one of the directive's arguments */
     ngx_str_t                     patient;   /* the member, if not "patient" */
     ngx_str_t                     audience;  /* "aud" must name it, if set */
     ngx_msec_t                    ttl;       /* an answer kept, at most */
