@@ -39,7 +39,8 @@ PURE_SRCS := src/ngx_bluebutton_decision.c src/ngx_bluebutton_json.c \
              src/ngx_bluebutton_keys.c src/ngx_bluebutton_jwt.c \
              src/ngx_bluebutton_entry.c src/ngx_bluebutton_failover.c \
              src/ngx_bluebutton_resp.c src/ngx_bluebutton_slots.c \
-             src/ngx_bluebutton_introspect.c
+             src/ngx_bluebutton_introspect.c src/ngx_bluebutton_compartment.c \
+             src/ngx_bluebutton_search.c
 PURE_HDRS := $(PURE_SRCS:.c=.h)
 MODULE_SRCS := config ngx_bluebutton_module.c $(wildcard src/*.c src/*.h)
 
@@ -48,12 +49,13 @@ UNIT_CFLAGS := -std=c99 -D_DEFAULT_SOURCE -g -O1 -Wall -Wextra -Werror \
 UNIT_LIBS := -lcmocka -lhiredis -ljansson -lcrypto -lm
 
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := scope consent fhir jwt entry failover resp slots introspect
+FUZZ_TARGETS := scope consent fhir jwt entry failover resp slots introspect \
+                compartment search
 
 # under MemorySanitizer too: the targets whose code paths stay in our own
 # C (jansson, OpenSSL and hiredis are not instrumented, and what they
 # write would be reported as uninitialised)
-MSAN_TARGETS := scope fhir entry failover introspect
+MSAN_TARGETS := scope fhir entry failover introspect compartment search
 
 .PHONY: all deps test unit fuzz-smoke fuzz-msan fuzz prove demo bench deb \
         test-deb test-asan soak soak-chaos soak-cache soak-smoke mutate \

@@ -8,7 +8,8 @@
  * scope matching, bounded JSON reading, the record reader, token records,
  * grants, the consent decision, the grant-key memo, what sentinels say
  * of a failover, the bounds on what a Redis reply may announce, Redis
- * Cluster's slots, redirections and maps, and introspection answers.
+ * Cluster's slots, redirections and maps, introspection answers, the
+ * answer check's compartment reader and the backend's search parameters.
  */
 
 #include <stdarg.h>
@@ -33,6 +34,8 @@
 #include "ngx_bluebutton_resp.h"
 #include "ngx_bluebutton_slots.h"
 #include "ngx_bluebutton_introspect.h"
+#include "ngx_bluebutton_compartment.h"
+#include "ngx_bluebutton_search.h"
 
 #include <stdio.h>
 #include <openssl/evp.h>
@@ -1662,6 +1665,314 @@ test_record_names(void **state)
 }
 
 
+#define ALICE  "-20140000008325"
+
+/* the verdict on an answer, fed whole and then byte by byte */
+static int
+compartment(int expect, const char *type, const char *json)
+{
+    int                     whole, pieces;
+    size_t                  i, n, len;
+    bb_compartment_t        c;
+    bb_compartment_rule_t   rules[BB_COMPARTMENT_RULES_MAX];
+
+    n = bb_compartment_default_rules(rules);
+    assert_int_equal(bb_compartment_rule(&rules[n++], "Observation",
+                                         "subject.reference", 0), 0);
+
+    len = strlen(json);
+
+    bb_compartment_init(&c, rules, n, expect, type, ALICE);
+    (void) bb_compartment_feed(&c, json, len);
+    whole = bb_compartment_end(&c);
+
+    bb_compartment_init(&c, rules, n, expect, type, ALICE);
+    for (i = 0; i < len; i++) {
+        (void) bb_compartment_feed(&c, json + i, 1);
+    }
+    pieces = bb_compartment_end(&c);
+
+    assert_int_equal(whole, pieces);
+
+    return whole;
+}
+
+
+#define READ(type, json)  compartment(BB_COMPARTMENT_READ, type, json)
+#define SEARCH(json)      compartment(BB_COMPARTMENT_SEARCH, "", json)
+#define EOB(member)                                                          \
+    "{\"resourceType\":\"ExplanationOfBenefit\",\"id\":\"c1\"," member "}"
+#define REF(id)  "\"patient\":{\"reference\":\"Patient/" id "\"}"
+
+
+static void
+test_compartment_reads(void **state)
+{
+    (void) state;
+
+    assert_int_equal(READ("ExplanationOfBenefit", EOB(REF(ALICE))),
+                     BB_COMPARTMENT_OK);
+    assert_int_equal(READ("ExplanationOfBenefit", EOB(REF("-2014"))),
+                     BB_COMPARTMENT_OTHER);
+    assert_int_equal(READ("ExplanationOfBenefit", EOB(REF(ALICE "0"))),
+                     BB_COMPARTMENT_OTHER);
+    assert_int_equal(READ("ExplanationOfBenefit",
+                          EOB("\"patient\":{\"reference\":\"" ALICE "\"}")),
+                     BB_COMPARTMENT_OTHER);
+    assert_int_equal(READ("ExplanationOfBenefit", EOB("\"x\":1")),
+                     BB_COMPARTMENT_UNBOUND);
+    assert_int_equal(READ("ExplanationOfBenefit",
+                          EOB("\"patient\":{\"reference\":null}")),
+                     BB_COMPARTMENT_UNBOUND);
+    assert_int_equal(READ("ExplanationOfBenefit",
+                          EOB("\"patient\":\"Patient/" ALICE "\"")),
+                     BB_COMPARTMENT_UNBOUND);
+    assert_int_equal(READ("ExplanationOfBenefit",
+                          EOB(REF(ALICE) "," REF(ALICE))),
+                     BB_COMPARTMENT_DUPLICATE);
+    assert_int_equal(READ("ExplanationOfBenefit",
+                          EOB("\"patient\":{\"reference\":\"Patient/" ALICE
+                              "\",\"reference\":\"Patient/x\"}")),
+                     BB_COMPARTMENT_DUPLICATE);
+    assert_int_equal(READ("ExplanationOfBenefit",
+                          EOB("\"resourceType\":\"Patient\"")),
+                     BB_COMPARTMENT_DUPLICATE);
+
+    /* escapes are what they decode to, in names and values alike */
+    assert_int_equal(READ("ExplanationOfBenefit",
+                          EOB("\"p\\u0061tient\":{\"reference\":"
+                              "\"Patient\\/" ALICE "\"}")),
+                     BB_COMPARTMENT_OK);
+    assert_int_equal(READ("ExplanationOfBenefit",
+                          EOB("\"patient\":{\"reference\":\"Patient/"
+                              ALICE "\\u0000\"}")),
+                     BB_COMPARTMENT_OTHER);
+
+    assert_int_equal(READ("Patient",
+                          "{\"resourceType\":\"Patient\",\"id\":\"" ALICE
+                          "\"}"), BB_COMPARTMENT_OK);
+    assert_int_equal(READ("Patient", "{\"id\":\"" ALICE "\"}"),
+                     BB_COMPARTMENT_TYPE);
+    assert_int_equal(READ("Coverage",
+                          "{\"resourceType\":\"Coverage\",\"beneficiary\":"
+                          "{\"reference\":\"Patient/" ALICE "\"}}"),
+                     BB_COMPARTMENT_OK);
+    assert_int_equal(READ("Coverage", EOB(REF(ALICE))), BB_COMPARTMENT_TYPE);
+    assert_int_equal(READ("Observation",
+                          "{\"resourceType\":\"Observation\",\"subject\":"
+                          "{\"reference\":\"Patient/x\"}}"),
+                     BB_COMPARTMENT_OTHER);
+    assert_int_equal(READ("Coverage",
+                          "{\"resourceType\":\"OperationOutcome\"}"),
+                     BB_COMPARTMENT_OK);
+
+    /* references inside arrays and contained resources are not read */
+    assert_int_equal(READ("ExplanationOfBenefit",
+                          EOB(REF(ALICE) ",\"contained\":[{\"resourceType\":"
+                              "\"Coverage\",\"beneficiary\":{\"reference\":"
+                              "\"Patient/x\"}}]")),
+                     BB_COMPARTMENT_OK);
+}
+
+
+static void
+test_compartment_searches(void **state)
+{
+    (void) state;
+
+    assert_int_equal(SEARCH("{\"resourceType\":\"Bundle\",\"entry\":[]}"),
+                     BB_COMPARTMENT_OK);
+    assert_int_equal(SEARCH("{\"entry\":[{\"resource\":" EOB(REF(ALICE))
+                            "},{\"fullUrl\":\"x\"}],"
+                            "\"resourceType\":\"Bundle\"}"),
+                     BB_COMPARTMENT_OK);
+    assert_int_equal(SEARCH("{\"resourceType\":\"Bundle\",\"entry\":["
+                            "{\"resource\":" EOB(REF(ALICE)) "},"
+                            "{\"resource\":" EOB(REF("x")) "}]}"),
+                     BB_COMPARTMENT_OTHER);
+    assert_int_equal(SEARCH("{\"resourceType\":\"Bundle\",\"entry\":["
+                            "{\"resource\":" EOB(REF(ALICE)) ",\"resource\":"
+                            "{}}]}"), BB_COMPARTMENT_DUPLICATE);
+    assert_int_equal(SEARCH("{\"resourceType\":\"Bundle\",\"entry\":[],"
+                            "\"entry\":[]}"), BB_COMPARTMENT_DUPLICATE);
+    assert_int_equal(SEARCH("{\"resourceType\":\"Bundle\",\"entry\":{}}"),
+                     BB_COMPARTMENT_TYPE);
+    assert_int_equal(SEARCH("{\"resourceType\":\"Bundle\",\"entry\":[1]}"),
+                     BB_COMPARTMENT_TYPE);
+    assert_int_equal(SEARCH("{\"resourceType\":\"Bundle\",\"entry\":["
+                            "{\"resource\":{\"resourceType\":\"Claim\"}}]}"),
+                     BB_COMPARTMENT_TYPE);
+    assert_int_equal(SEARCH("{\"resourceType\":\"Bundle\",\"entry\":["
+                            "{\"resource\":{\"resourceType\":\"Bundle\","
+                            "\"entry\":[]}}]}"), BB_COMPARTMENT_TYPE);
+    assert_int_equal(SEARCH(EOB(REF(ALICE))), BB_COMPARTMENT_TYPE);
+    assert_int_equal(SEARCH("{\"resourceType\":\"OperationOutcome\","
+                            "\"entry\":[]}"), BB_COMPARTMENT_TYPE);
+    assert_int_equal(compartment(BB_COMPARTMENT_USERINFO, "",
+                                 "{\"sub\":\"x\",\"patient\":\"" ALICE "\"}"),
+                     BB_COMPARTMENT_OK);
+    assert_int_equal(compartment(BB_COMPARTMENT_USERINFO, "",
+                                 "{\"patient\":\"x\"}"),
+                     BB_COMPARTMENT_OTHER);
+    assert_int_equal(compartment(BB_COMPARTMENT_OUTCOME, "",
+                                 "{\"resourceType\":\"OperationOutcome\"}"),
+                     BB_COMPARTMENT_OK);
+    assert_int_equal(compartment(BB_COMPARTMENT_OUTCOME, "",
+                                 EOB(REF(ALICE))), BB_COMPARTMENT_TYPE);
+}
+
+
+static void
+test_compartment_syntax(void **state)
+{
+    size_t       i;
+    char         deep[2 * BB_COMPARTMENT_DEPTH_MAX + 64];
+
+    static const char  *bad[] = {
+        "", " ", "[]", "\"x\"", "{", "{\"a\"}", "{\"a\":}", "{\"a\":1,}",
+        "{\"a\":01}", "{\"a\":1.}", "{\"a\":-}", "{\"a\":1e}", "{\"a\":.5}",
+        "{\"a\":tru}", "{\"a\":nul1}", "{\"a\":\"\\x\"}", "{\"a\":\"\\ud800\"}",
+        "{\"a\":\"\\udc00\"}", "{\"a\":\"\xc0\xaf\"}", "{\"a\":\"\xed\xa0\x80\"}",
+        "{\"a\":\"\xf4\x90\x80\x80\"}", "{\"a\":\"\x01\"}", "{\"a\":[1}",
+        "{\"a\":1} {}", "{\"a\":1}x", "{'a':1}", "{\"a\":1]", NULL
+    };
+
+    static const char  *good[] = {
+        "{\"a\":[1,-0.5e+3,2E-2,true,false,null,{},[],\"\\ud83d\\ude00\","
+        "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\x7f\"]}",
+        NULL
+    };
+
+    (void) state;
+
+    for (i = 0; bad[i]; i++) {
+        assert_int_not_equal(READ("X", bad[i]), BB_COMPARTMENT_OK);
+        assert_int_not_equal(READ("X", bad[i]), BB_COMPARTMENT_MORE);
+    }
+
+    /* valid JSON: refused for its type, not its syntax */
+    for (i = 0; good[i]; i++) {
+        assert_int_equal(READ("X", good[i]), BB_COMPARTMENT_TYPE);
+    }
+
+    memset(deep, '[', sizeof(deep));
+    memcpy(deep, "{\"a\":", 5);
+    deep[sizeof(deep) - 1] = '\0';
+    assert_int_equal(READ("X", deep), BB_COMPARTMENT_DEEP);
+
+    assert_int_equal(READ("X", "{\"a\":1"), BB_COMPARTMENT_SYNTAX);
+    assert_int_equal(READ("X", "[]"), BB_COMPARTMENT_NOT_OBJECT);
+}
+
+
+static void
+test_compartment_rules(void **state)
+{
+    bb_compartment_rule_t  r;
+
+    (void) state;
+
+    assert_int_equal(bb_compartment_rule(&r, "Claim", "patient.reference", 0),
+                     0);
+    assert_int_equal(r.npath, 2);
+    assert_string_equal(r.path[1], "reference");
+    assert_int_equal(bb_compartment_rule(&r, "Claim", "a.b.c.d", 1), 0);
+    assert_int_equal(bb_compartment_rule(&r, "Claim", "a.b.c.d.e", 0), -1);
+    assert_int_equal(bb_compartment_rule(&r, "Claim", "a..b", 0), -1);
+    assert_int_equal(bb_compartment_rule(&r, "Claim", "", 0), -1);
+    assert_int_equal(bb_compartment_rule(&r, "Claim", "a.", 0), -1);
+    assert_int_equal(bb_compartment_rule(&r, "", "a", 0), -1);
+}
+
+
+static const char *
+rebuilt(const char *type, int search, int version, const char *args)
+{
+    long         n;
+    const char  *err;
+
+    static char  out[4096];
+
+    n = bb_search_rebuild(type, bb_fhir_patient_param(type), search, version,
+                          args, strlen(args), out, sizeof(out), &err);
+    if (n < 0) {
+        return err;
+    }
+
+    out[n] = '\0';
+
+    return out;
+}
+
+
+#define FORMAT  "_format=application%2Ffhir%2Bjson"
+
+static void
+test_search_rebuild(void **state)
+{
+    (void) state;
+
+    assert_string_equal(rebuilt("ExplanationOfBenefit", 1, 2, ""),
+                        "_count=10&" FORMAT);
+    assert_string_equal(rebuilt("ExplanationOfBenefit", 1, 2,
+                                "excludeSAMHSA=false&patient=1&_format=xml"
+                                "&&x"), "patient=1&_count=10&" FORMAT);
+    assert_string_equal(rebuilt("ExplanationOfBenefit", 1, 2, "count=5"),
+                        "_count=5&" FORMAT);
+    assert_string_equal(rebuilt("ExplanationOfBenefit", 1, 3, ""),
+                        "_count=10&" FORMAT "&_source=NCH%2CDDPS");
+    assert_string_equal(rebuilt("ExplanationOfBenefit", 1, 3, "_tag=a&_tag=b"),
+                        "_tag=a&_tag=b&_count=10&" FORMAT);
+    assert_string_equal(rebuilt("Coverage", 1, 3, "type=carrier&_count=0"),
+                        "_count=0&" FORMAT);
+    assert_string_equal(rebuilt("Observation", 1, 2, "patient=1&_id=2"),
+                        "patient=1&_count=10&" FORMAT);
+    assert_string_equal(rebuilt("ExplanationOfBenefit", 0, 2,
+                                "_count=5&type=x"), FORMAT);
+    assert_string_equal(rebuilt("ExplanationOfBenefit", 1, 2,
+                                "type=Carrier,%20pde,https://bluebutton.cms."
+                                "gov/resources/codesystem/eob-type%7Csnf"),
+                        "type=Carrier,%20pde,https://bluebutton.cms.gov/"
+                        "resources/codesystem/eob-type%7Csnf&_count=10&"
+                        FORMAT);
+    assert_string_equal(rebuilt("ExplanationOfBenefit", 1, 2,
+                                "_lastUpdated=ge2024-01-01T00:00:00%2B05:00"),
+                        "_lastUpdated=ge2024-01-01T00:00:00%2B05:00"
+                        "&_count=10&" FORMAT);
+
+    assert_string_equal(rebuilt("ExplanationOfBenefit", 1, 2, "_count=51"),
+                        "The _count parameter must be a whole number from 0 "
+                        "to 50");
+    assert_string_equal(rebuilt("ExplanationOfBenefit", 1, 2, "_count="),
+                        "The _count parameter must be a whole number from 0 "
+                        "to 50");
+    assert_string_equal(rebuilt("ExplanationOfBenefit", 1, 2,
+                                "count=1&_count=1"),
+                        "A search parameter that takes one value is given "
+                        "more than once");
+    assert_string_equal(rebuilt("ExplanationOfBenefit", 1, 2,
+                                "patient=1&patient=1"),
+                        "A search parameter that takes one value is given "
+                        "more than once");
+    assert_string_equal(rebuilt("ExplanationOfBenefit", 1, 2,
+                                "_lastUpdated=2024"),
+                        "The _lastUpdated operator is not valid");
+    assert_string_equal(rebuilt("ExplanationOfBenefit", 1, 2,
+                                "service-date=lt"),
+                        "The service-date operator is not valid");
+    assert_string_equal(rebuilt("ExplanationOfBenefit", 1, 2,
+                                "type=carrier,"),
+                        "The type parameter value is not valid");
+    assert_string_equal(rebuilt("ExplanationOfBenefit", 1, 2, "type="),
+                        "The type parameter value is not valid");
+    assert_string_equal(rebuilt("ExplanationOfBenefit", 1, 2,
+                                "startIndex=1x"),
+                        "The startIndex parameter must be a whole number");
+    assert_string_equal(rebuilt("ExplanationOfBenefit", 1, 2, "a=%zz"),
+                        "The query string is malformed");
+}
+
+
 int
 main(void)
 {
@@ -1692,6 +2003,11 @@ main(void)
         cmocka_unit_test(test_slots),
         cmocka_unit_test(test_introspection),
         cmocka_unit_test(test_record_names),
+        cmocka_unit_test(test_compartment_reads),
+        cmocka_unit_test(test_compartment_searches),
+        cmocka_unit_test(test_compartment_syntax),
+        cmocka_unit_test(test_compartment_rules),
+        cmocka_unit_test(test_search_rebuild),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
