@@ -33,6 +33,7 @@
 #include "ngx_bluebutton_tls.h"
 #include "ngx_bluebutton_sentinel.h"
 #include "ngx_bluebutton_cluster.h"
+#include "ngx_bluebutton_answer.h"
 
 
 static ngx_int_t ngx_bluebutton_handler(ngx_http_request_t *r);
@@ -115,6 +116,9 @@ static ngx_conf_post_handler_pt  ngx_bluebutton_prefix_p =
 static ngx_conf_post_handler_pt  ngx_bluebutton_database_p =
     ngx_bluebutton_database;
 
+static ngx_conf_post_handler_pt  ngx_bluebutton_answers_p =
+    ngx_bluebutton_answer_off;
+
 
 static ngx_command_t  ngx_bluebutton_commands[] = {
 
@@ -151,6 +155,41 @@ static ngx_command_t  ngx_bluebutton_commands[] = {
       ngx_bluebutton_fhir_types,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("bluebutton_fhir_answers"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_bluebutton_loc_conf_t, answers),
+      &ngx_bluebutton_answers_p },
+
+    { ngx_string("bluebutton_fhir_answer_max_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_bluebutton_loc_conf_t, answer_max_size),
+      NULL },
+
+    { ngx_string("bluebutton_fhir_reference"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE23,
+      ngx_bluebutton_answer_reference_conf,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("bluebutton_fhir_no_store"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_bluebutton_loc_conf_t, no_store),
+      NULL },
+
+    { ngx_string("bluebutton_fhir_include_address_fields"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_bluebutton_loc_conf_t, address_fields),
       NULL },
 
     { ngx_string("bluebutton_original_url"),
@@ -803,6 +842,18 @@ ngx_bluebutton_decide(ngx_http_request_t *r, ngx_bluebutton_loc_conf_t *blcf,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    ngx_bluebutton_answer_expect(r, blcf, ctx);
+
+    rc = ngx_bluebutton_route_profile(r, ctx);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_ABORT) {
+        return ngx_bluebutton_refuse(r, ctx);
+    }
+
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "bluebutton: allow client \"%s\" patient \"%s\"",
                    ctx->token->client_id, ctx->token->patient);
@@ -1275,6 +1326,11 @@ ngx_bluebutton_create_loc_conf(ngx_conf_t *cf)
     blcf->jwt_algorithms = NGX_CONF_UNSET_UINT;
     blcf->jwt_leeway = NGX_CONF_UNSET;
     blcf->stale_if_error = NGX_CONF_UNSET_MSEC;
+    blcf->answers = NGX_CONF_UNSET;
+    blcf->answer_max_size = NGX_CONF_UNSET_SIZE;
+    blcf->references = NGX_CONF_UNSET_PTR;
+    blcf->no_store = NGX_CONF_UNSET;
+    blcf->address_fields = NGX_CONF_UNSET;
 
     return blcf;
 }
@@ -1360,6 +1416,10 @@ ngx_bluebutton_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     if (conf->max_token_size == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"bluebutton_max_token_size\" must be positive");
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_bluebutton_answer_merge(cf, prev, conf) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
     }
 

@@ -19,6 +19,7 @@
 #include "ngx_bluebutton_consent.h"
 #include "ngx_bluebutton_scope.h"
 #include "ngx_bluebutton_fhir.h"
+#include "ngx_bluebutton_compartment.h"
 #include "ngx_bluebutton_jwt.h"
 #include "ngx_bluebutton_entry.h"
 #include "ngx_bluebutton_store.h"
@@ -54,6 +55,7 @@ typedef struct ngx_bluebutton_jwks_s   ngx_bluebutton_jwks_t;
 typedef struct ngx_bluebutton_issuer_s ngx_bluebutton_issuer_t;
 typedef struct ngx_bluebutton_introspection_s
     ngx_bluebutton_introspection_t;
+typedef struct ngx_bluebutton_answer_s ngx_bluebutton_answer_t;
 
 
 typedef struct {
@@ -99,6 +101,11 @@ typedef struct {
     ngx_msec_t                    stale_if_error;
     ngx_bluebutton_issuer_t      *issuers;   /* trusted, with their keys */
     ngx_uint_t                    nissuers;  /* 0: JWTs are not verified */
+    ngx_flag_t                    answers;   /* bluebutton_fhir_answers */
+    size_t                        answer_max_size;
+    ngx_array_t                  *references; /* bb_compartment_rule_t */
+    ngx_flag_t                    no_store;
+    ngx_flag_t                    address_fields;
 } ngx_bluebutton_loc_conf_t;
 
 
@@ -138,6 +145,7 @@ struct ngx_bluebutton_ctx_s {
     ngx_msec_t                    expires;   /* of the first key to expire */
     uint64_t                      asked;     /* when Redis was asked, us */
     ngx_event_t                   resume;
+    ngx_bluebutton_answer_t      *answer;    /* the backend's, held */
     ngx_event_t                   jwks_poll; /* for keys being fetched */
     ngx_uint_t                    jwks_polls;
     unsigned                      waiting:1;
@@ -159,6 +167,9 @@ struct ngx_bluebutton_ctx_s {
     unsigned                      jwt_shaped:1; /* the token looks like one */
     unsigned                      ttl_unknown:1;
     unsigned                      introspected:1;
+    unsigned                      answer_checked:1; /* to be checked */
+    unsigned                      head:1;    /* HEAD, asked of it as GET */
+    unsigned                      profiled:1; /* the backend's request made */
 };
 
 

@@ -26,7 +26,8 @@ static const char  *bb_decision_names[] = {
     "unavailable",
     "not_found",
     "method_not_allowed",
-    "patient_mismatch"
+    "patient_mismatch",
+    "bad_answer"
 };
 
 
@@ -66,6 +67,17 @@ static const struct {
       "ambiguous_query" },
     { "No such resource in this API", "unknown_route" },
     { "Only GET and HEAD are supported", "method" },
+
+    /* search parameters out of the Blue Button server's schema */
+    { "The _count parameter must be a whole number from 0 to 50",
+      "bad_parameter" },
+    { "The startIndex parameter must be a whole number", "bad_parameter" },
+    { "The _offset parameter must be a whole number", "bad_parameter" },
+    { "The _lastUpdated operator is not valid", "bad_parameter" },
+    { "The service-date operator is not valid", "bad_parameter" },
+    { "The type parameter value is not valid", "bad_parameter" },
+    { "A search parameter that takes one value is given more than once",
+      "bad_parameter" },
 
     /* what Redis says of it */
     { "The access token is unknown or was revoked", "unknown_token" },

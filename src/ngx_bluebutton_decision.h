@@ -25,7 +25,8 @@ typedef enum {
     BB_DECISION_UNAVAILABLE,
     BB_DECISION_NOT_FOUND,
     BB_DECISION_METHOD_NOT_ALLOWED,
-    BB_DECISION_PATIENT_MISMATCH
+    BB_DECISION_PATIENT_MISMATCH,
+    BB_DECISION_BAD_ANSWER           /* the backend's: not checked bound */
 } bb_decision_t;
 
 

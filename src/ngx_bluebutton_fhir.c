@@ -93,7 +93,11 @@ bb_fhir_route(const char *path, size_t len, const char *const *types,
     p = slash + 1;
     rest = end - p;
 
-    /* one more segment, a FHIR id, and nothing after it */
+    /* one more segment, a FHIR id, and nothing after it but one "/" */
+
+    if (rest > 1 && p[rest - 1] == '/') {
+        rest--;
+    }
 
     if (!bb_patient_id_valid(p, rest)) {
         route->type[0] = '\0';

@@ -8,7 +8,12 @@
  * uwsgi, scgi and grpc all pass on the same, verified identity.  Every
  * client header named "BlueButton-..." is dropped, whatever the configured
  * names, as are the configured names themselves, in any case and with
- * "_" for "-".
+ * "_" for "-".  With bluebutton_fhir, so are the headers that widen what
+ * the claims backend returns (IncludeAddressFields, IncludeIdentifiers,
+ * IncludeTaxNumbers: the gateway sends its own includeAddressFields),
+ * and, where answers are checked, those that would make the backend
+ * answer with less than a whole, plain answer: Accept-Encoding, Range and
+ * the conditionals.
  */
 
 #include "ngx_bluebutton_headers.h"
@@ -16,6 +21,8 @@
 
 static ngx_uint_t ngx_bluebutton_header_managed(ngx_table_elt_t *h,
     ngx_bluebutton_loc_conf_t *blcf);
+static ngx_uint_t ngx_bluebutton_header_listed(ngx_table_elt_t *h,
+    ngx_str_t *names);
 static ngx_uint_t ngx_bluebutton_header_is(ngx_str_t *key, ngx_str_t *name);
 static ngx_uint_t ngx_bluebutton_header_folds(u_char *a, u_char *b,
     size_t len);
@@ -97,6 +104,17 @@ ngx_bluebutton_headers_strip(ngx_http_request_t *r,
         r->headers_in.authorization = NULL;
     }
 
+    if (blcf->fhir && blcf->answers) {
+        r->headers_in.if_modified_since = NULL;
+        r->headers_in.if_unmodified_since = NULL;
+        r->headers_in.if_match = NULL;
+        r->headers_in.if_none_match = NULL;
+        r->headers_in.range = NULL;
+        r->headers_in.if_range = NULL;
+
+        /* Accept-Encoding stays known to gzip, towards the client */
+    }
+
     return NGX_OK;
 }
 
@@ -106,6 +124,8 @@ ngx_bluebutton_headers_set(ngx_http_request_t *r,
     ngx_bluebutton_loc_conf_t *blcf, ngx_bluebutton_ctx_t *ctx)
 {
     ngx_str_t  value;
+
+    static ngx_str_t  address_fields = ngx_string("includeAddressFields");
 
     if (ctx->headers_set) {
         return NGX_OK;
@@ -149,6 +169,22 @@ ngx_bluebutton_headers_set(ngx_http_request_t *r,
 
     if (blcf->fhir && ngx_bluebutton_headers_original(r, blcf) != NGX_OK) {
         return NGX_ERROR;
+    }
+
+    if (blcf->fhir) {
+        /* as the Blue Button server: addresses only where configured */
+
+        if (blcf->address_fields) {
+            ngx_str_set(&value, "True");
+
+        } else {
+            ngx_str_set(&value, "False");
+        }
+
+        if (ngx_bluebutton_header_add(r, &address_fields, &value) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
     }
 
     ctx->headers_set = 1;
@@ -284,12 +320,46 @@ ngx_bluebutton_header_managed(ngx_table_elt_t *h,
 {
     static u_char  prefix[] = "BlueButton-";
 
+    static ngx_str_t  steering[] = {
+        ngx_string("IncludeAddressFields"),
+        ngx_string("IncludeIdentifiers"),
+        ngx_string("IncludeTaxNumbers"),
+        ngx_null_string
+    };
+
+    static ngx_str_t  partial[] = {
+        ngx_string("Accept-Encoding"),
+        ngx_string("Range"),
+        ngx_string("If-Range"),
+        ngx_string("If-Match"),
+        ngx_string("If-None-Match"),
+        ngx_string("If-Modified-Since"),
+        ngx_string("If-Unmodified-Since"),
+        ngx_null_string
+    };
+
     return (h->key.len >= sizeof(prefix) - 1
             && ngx_bluebutton_header_folds(h->key.data, prefix,
                                            sizeof(prefix) - 1))
            || ngx_bluebutton_header_is(&h->key, &blcf->patient_header)
            || ngx_bluebutton_header_is(&h->key, &blcf->client_header)
-           || ngx_bluebutton_header_is(&h->key, &blcf->app_header);
+           || ngx_bluebutton_header_is(&h->key, &blcf->app_header)
+           || (blcf->fhir && ngx_bluebutton_header_listed(h, steering))
+           || (blcf->fhir && blcf->answers
+               && ngx_bluebutton_header_listed(h, partial));
+}
+
+
+static ngx_uint_t
+ngx_bluebutton_header_listed(ngx_table_elt_t *h, ngx_str_t *names)
+{
+    for ( /* void */ ; names->len; names++) {
+        if (ngx_bluebutton_header_is(&h->key, names)) {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 

@@ -27,7 +27,7 @@
 ngx_uint_t  (*ngx_bluebutton_metrics_entries)(ngx_http_request_t *r);
 
 
-#define NGX_BLUEBUTTON_DECISIONS  (BB_DECISION_PATIENT_MISMATCH + 1)
+#define NGX_BLUEBUTTON_DECISIONS  (BB_DECISION_BAD_ANSWER + 1)
 #define NGX_BLUEBUTTON_BUCKETS    14      /* 13 bounds and +Inf */
 #define NGX_BLUEBUTTON_CACHE_STATUSES  NGX_BLUEBUTTON_CACHE_BYPASS
 
@@ -48,6 +48,7 @@ typedef struct {
     ngx_atomic_t                  reload_time;
     ngx_atomic_t                  cache[NGX_BLUEBUTTON_CACHE_STATUSES];
     ngx_atomic_t                  cache_events[NGX_BLUEBUTTON_CACHE_EVENTS];
+    ngx_atomic_t                  answers[NGX_BLUEBUTTON_ANSWER_VERDICTS];
 } ngx_bluebutton_metrics_t;
 
 
@@ -106,6 +107,12 @@ static char  *ngx_bluebutton_cache_names[NGX_BLUEBUTTON_CACHE_STATUSES] = {
 };
 
 
+static char  *ngx_bluebutton_answer_names[NGX_BLUEBUTTON_ANSWER_VERDICTS] = {
+    "passed", "other_patient", "unbound", "unexpected_type", "duplicate",
+    "not_json", "too_large", "encoded", "backend_error", "outcome"
+};
+
+
 static ngx_bluebutton_family_t  ngx_bluebutton_families[] = {
     { ngx_string("bluebutton_requests_total"),
       ngx_string("Requests decided by the consent gate, by decision.") },
@@ -140,6 +147,9 @@ static ngx_bluebutton_family_t  ngx_bluebutton_families[] = {
       ngx_string("Cache entries removed to make room in a full zone.") },
     { ngx_string("bluebutton_cache_feed_losses_total"),
       ngx_string("Losses of a worker's invalidation feed from Redis.") },
+    { ngx_string("bluebutton_answers_total"),
+      ngx_string("Backend answers checked against the token's patient, by "
+                 "verdict.") },
     { ngx_string("bluebutton_build_info"),
       ngx_string("The module's version, as a label; always 1.") }
 };
@@ -216,6 +226,24 @@ ngx_bluebutton_metrics_decision(bb_decision_t decision)
         (void) ngx_atomic_fetch_add(
                    &ngx_bluebutton_metrics->requests[decision], 1);
     }
+}
+
+
+void
+ngx_bluebutton_metrics_answer(ngx_uint_t verdict)
+{
+    if (ngx_bluebutton_metrics && verdict < NGX_BLUEBUTTON_ANSWER_VERDICTS) {
+        (void) ngx_atomic_fetch_add(&ngx_bluebutton_metrics->answers[verdict],
+                                    1);
+    }
+}
+
+
+const char *
+ngx_bluebutton_metrics_answer_name(ngx_uint_t verdict)
+{
+    return verdict < NGX_BLUEBUTTON_ANSWER_VERDICTS
+           ? ngx_bluebutton_answer_names[verdict] : "";
 }
 
 
@@ -496,6 +524,15 @@ ngx_bluebutton_metrics_text(u_char *p, u_char *last,
 
     f = &f[10 + NGX_BLUEBUTTON_CACHE_EVENTS];
 
+    p = ngx_bluebutton_metrics_family(p, last, f, "counter");
+
+    for (i = 0; i < NGX_BLUEBUTTON_ANSWER_VERDICTS; i++) {
+        p = ngx_slprintf(p, last, "%V{verdict=\"%s\"} %uA\n", &f->name,
+                         ngx_bluebutton_answer_names[i], m->answers[i]);
+    }
+
+    f++;
+
     p = ngx_bluebutton_metrics_family(p, last, f, "gauge");
     p = ngx_slprintf(p, last, "%V{version=\"%s\"} 1\n", &f->name,
                      NGX_BLUEBUTTON_VERSION);
@@ -586,12 +623,19 @@ ngx_bluebutton_metrics_json(u_char *p, u_char *last,
                          ngx_bluebutton_cache_names[i], m->cache[i]);
     }
 
-    return ngx_slprintf(p, last, "},\"entries\":%ui,\"invalidations\":%uA,"
-                        "\"evictions\":%uA,\"feed_losses\":%uA}}\n",
-                        entries,
-                        m->cache_events[NGX_BLUEBUTTON_CACHE_INVALIDATED],
-                        m->cache_events[NGX_BLUEBUTTON_CACHE_EVICTED],
-                        m->cache_events[NGX_BLUEBUTTON_CACHE_FEED_LOST]);
+    p = ngx_slprintf(p, last, "},\"entries\":%ui,\"invalidations\":%uA,"
+                     "\"evictions\":%uA,\"feed_losses\":%uA},\"answers\":{",
+                     entries,
+                     m->cache_events[NGX_BLUEBUTTON_CACHE_INVALIDATED],
+                     m->cache_events[NGX_BLUEBUTTON_CACHE_EVICTED],
+                     m->cache_events[NGX_BLUEBUTTON_CACHE_FEED_LOST]);
+
+    for (i = 0; i < NGX_BLUEBUTTON_ANSWER_VERDICTS; i++) {
+        p = ngx_slprintf(p, last, "%s\"%s\":%uA", i ? "," : "",
+                         ngx_bluebutton_answer_names[i], m->answers[i]);
+    }
+
+    return ngx_slprintf(p, last, "}}\n");
 }
 
 

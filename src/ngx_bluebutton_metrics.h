@@ -67,6 +67,27 @@ typedef enum {
     NGX_BLUEBUTTON_CACHE_EVENTS
 } ngx_bluebutton_cache_event_e;
 
+/* what became of an answer, for bluebutton_answers_total */
+typedef enum {
+    NGX_BLUEBUTTON_ANSWER_PASSED = 0,
+    NGX_BLUEBUTTON_ANSWER_OTHER_PATIENT,
+    NGX_BLUEBUTTON_ANSWER_UNBOUND,
+    NGX_BLUEBUTTON_ANSWER_UNEXPECTED_TYPE,
+    NGX_BLUEBUTTON_ANSWER_DUPLICATE,
+    NGX_BLUEBUTTON_ANSWER_NOT_JSON,
+    NGX_BLUEBUTTON_ANSWER_TOO_LARGE,
+    NGX_BLUEBUTTON_ANSWER_ENCODED,
+    NGX_BLUEBUTTON_ANSWER_BACKEND_ERROR,
+    NGX_BLUEBUTTON_ANSWER_OUTCOME,
+    NGX_BLUEBUTTON_ANSWER_VERDICTS
+} ngx_bluebutton_answer_verdict_e;
+
+
+void ngx_bluebutton_metrics_answer(ngx_uint_t verdict);
+
+/* a verdict's label, and $bluebutton_answer */
+const char *ngx_bluebutton_metrics_answer_name(ngx_uint_t verdict);
+
 /* microseconds on a monotonic clock, for durations */
 uint64_t ngx_bluebutton_metrics_now(void);
 void ngx_bluebutton_metrics_observe(ngx_uint_t histogram, uint64_t since);

@@ -25,8 +25,6 @@ typedef struct {
 static ngx_bluebutton_refusal_t ngx_bluebutton_refusal(
     ngx_bluebutton_ctx_t *ctx);
 static ngx_uint_t ngx_bluebutton_wants_fhir(ngx_http_request_t *r);
-static ngx_int_t ngx_bluebutton_push_header(ngx_http_request_t *r,
-    const char *name, ngx_str_t *value, ngx_table_elt_t **elt);
 static u_char *ngx_bluebutton_json_string(u_char *p, const char *name,
     ngx_str_t *value);
 
@@ -76,7 +74,10 @@ ngx_bluebutton_refusal(ngx_bluebutton_ctx_t *ctx)
 
     case BB_DECISION_PATIENT_MISMATCH:
         /* as the Blue Button API: another's resource does not exist */
-        if (ctx->route.kind == BB_FHIR_READ) {
+        if (ctx->route.kind == BB_FHIR_READ
+            || (ctx->route.kind == BB_FHIR_SEARCH
+                && ngx_strcmp(ctx->route.type, "Patient") == 0))
+        {
             ref.status = NGX_HTTP_NOT_FOUND;
             ref.error = "not_found";
             ref.issue = "not-found";
@@ -108,8 +109,8 @@ ngx_bluebutton_refuse(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx)
     size_t                      len;
     ngx_int_t                   rc;
     ngx_buf_t                  *b;
-    ngx_str_t                   error, why, value, issue, *scope;
-    ngx_uint_t                  level, fhir;
+    ngx_str_t                   error, why, value, *scope;
+    ngx_uint_t                  level;
     ngx_chain_t                 out;
     ngx_bluebutton_refusal_t    ref;
     ngx_bluebutton_loc_conf_t  *blcf;
@@ -177,7 +178,7 @@ ngx_bluebutton_refuse(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx)
 
         value.len = p - value.data;
 
-        if (ngx_bluebutton_push_header(r, "WWW-Authenticate", &value,
+        if (ngx_bluebutton_response_header(r, "WWW-Authenticate", &value,
                                        &r->headers_out.www_authenticate)
             != NGX_OK)
         {
@@ -194,7 +195,7 @@ ngx_bluebutton_refuse(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx)
         value.len = ngx_sprintf(value.data, "%T", blcf->retry_after)
                     - value.data;
 
-        if (ngx_bluebutton_push_header(r, "Retry-After", &value, NULL)
+        if (ngx_bluebutton_response_header(r, "Retry-After", &value, NULL)
             != NGX_OK)
         {
             goto failed;
@@ -204,14 +205,16 @@ ngx_bluebutton_refuse(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx)
     if (ref.status == NGX_HTTP_NOT_ALLOWED) {
         ngx_str_set(&value, "GET, HEAD");
 
-        if (ngx_bluebutton_push_header(r, "Allow", &value, NULL) != NGX_OK) {
+        if (ngx_bluebutton_response_header(r, "Allow", &value, NULL)
+            != NGX_OK)
+        {
             goto failed;
         }
     }
 
     ngx_str_set(&value, "no-store");
 
-    if (ngx_bluebutton_push_header(r, "Cache-Control", &value, NULL)
+    if (ngx_bluebutton_response_header(r, "Cache-Control", &value, NULL)
         != NGX_OK)
     {
         goto failed;
@@ -223,38 +226,26 @@ ngx_bluebutton_refuse(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx)
      * "error","code":"...","diagnostics":"..."}]}
      */
 
-    fhir = ngx_bluebutton_wants_fhir(r);
-
-    len = sizeof("{\"resourceType\":\"OperationOutcome\",\"issue\":[{"
-                 "\"severity\":\"error\",\"code\":\"\",\"diagnostics\":\"\","
-                 "\"error\":\"\",\"error_description\":\"\","
-                 "\"scope\":\"\"}]}\n")
-          + sizeof("not-supported") + error.len + 6 * why.len
-          + (scope ? 6 * scope->len : 0);
-
-    b = ngx_create_temp_buf(r->pool, len);
-    if (b == NULL) {
-        goto failed;
-    }
-
-    p = b->last;
-
-    if (fhir) {
-        issue.data = (u_char *) ref.issue;
-        issue.len = ngx_strlen(ref.issue);
-
-        p = ngx_cpymem(p, "{\"resourceType\":\"OperationOutcome\","
-                          "\"issue\":[{\"severity\":\"error\",",
-                       sizeof("{\"resourceType\":\"OperationOutcome\","
-                              "\"issue\":[{\"severity\":\"error\",") - 1);
-        p = ngx_bluebutton_json_string(p, "code", &issue);
-        *p++ = ',';
-        p = ngx_bluebutton_json_string(p, "diagnostics", &why);
-        p = ngx_cpymem(p, "}]}\n", 4);
+    if (ngx_bluebutton_wants_fhir(r)) {
+        b = ngx_bluebutton_outcome(r, ref.issue, &why);
+        if (b == NULL) {
+            goto failed;
+        }
 
         ngx_str_set(&r->headers_out.content_type, "application/fhir+json");
 
     } else {
+        len = sizeof("{\"error\":\"\",\"error_description\":\"\","
+                     "\"scope\":\"\"}\n")
+              + error.len + 6 * why.len + (scope ? 6 * scope->len : 0);
+
+        b = ngx_create_temp_buf(r->pool, len);
+        if (b == NULL) {
+            goto failed;
+        }
+
+        p = b->last;
+
         *p++ = '{';
         p = ngx_bluebutton_json_string(p, "error", &error);
         *p++ = ',';
@@ -268,10 +259,11 @@ ngx_bluebutton_refuse(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx)
         *p++ = '}';
         *p++ = '\n';
 
+        b->last = p;
+
         ngx_str_set(&r->headers_out.content_type, "application/json");
     }
 
-    b->last = p;
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
 
@@ -297,6 +289,38 @@ failed:
     ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
 
     return NGX_DONE;
+}
+
+
+ngx_buf_t *
+ngx_bluebutton_outcome(ngx_http_request_t *r, const char *code,
+    ngx_str_t *diagnostics)
+{
+    u_char     *p;
+    ngx_buf_t  *b;
+    ngx_str_t   issue;
+
+    static u_char  head[] = "{\"resourceType\":\"OperationOutcome\","
+                            "\"issue\":[{\"severity\":\"error\",";
+
+    issue.data = (u_char *) code;
+    issue.len = ngx_strlen(code);
+
+    b = ngx_create_temp_buf(r->pool,
+                            sizeof(head) + sizeof("\"code\":\"\","
+                                                  "\"diagnostics\":\"\"}]}\n")
+                            + 6 * issue.len + 6 * diagnostics->len);
+    if (b == NULL) {
+        return NULL;
+    }
+
+    p = ngx_cpymem(b->last, head, sizeof(head) - 1);
+    p = ngx_bluebutton_json_string(p, "code", &issue);
+    *p++ = ',';
+    p = ngx_bluebutton_json_string(p, "diagnostics", diagnostics);
+    b->last = ngx_cpymem(p, "}]}\n", 4);
+
+    return b;
 }
 
 
@@ -348,8 +372,8 @@ ngx_bluebutton_wants_fhir(ngx_http_request_t *r)
 }
 
 
-static ngx_int_t
-ngx_bluebutton_push_header(ngx_http_request_t *r, const char *name,
+ngx_int_t
+ngx_bluebutton_response_header(ngx_http_request_t *r, const char *name,
     ngx_str_t *value, ngx_table_elt_t **elt)
 {
     ngx_table_elt_t  *h;

@@ -12,6 +12,7 @@
 
 #include "ngx_bluebutton_route.h"
 #include "ngx_bluebutton_response.h"
+#include "ngx_bluebutton_search.h"
 
 
 /* what a lenient backend could read as another patient's search */
@@ -175,6 +176,63 @@ ngx_bluebutton_route_bind(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx)
     r->args.len = ngx_sprintf(p, "%V%s%s=%s", &r->args,
                               r->args.len ? "&" : "", param, patient) - p;
     r->args.data = p;
+    r->valid_unparsed_uri = 0;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The backend's request, as the Blue Button server makes it: the query
+ * string rebuilt from the parameters its schema names, and a HEAD asked
+ * as GET where the answer is checked (a body is what is judged; the
+ * client still gets the header alone).
+ */
+ngx_int_t
+ngx_bluebutton_route_profile(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx)
+{
+    long         len;
+    u_char      *p;
+    const char  *err;
+
+    if (ctx->profiled || !ctx->routed) {
+        return NGX_OK;
+    }
+
+    ctx->profiled = 1;
+
+    if (ctx->answer_checked && r->method == NGX_HTTP_HEAD) {
+        r->method = NGX_HTTP_GET;
+        r->method_name = ngx_http_core_get_method;
+        ctx->head = 1;
+    }
+
+    if (ctx->route.kind != BB_FHIR_READ && ctx->route.kind != BB_FHIR_SEARCH)
+    {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, r->args.len + BB_SEARCH_EXTRA);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    len = bb_search_rebuild(ctx->route.type,
+                            bb_fhir_patient_param(ctx->route.type),
+                            ctx->route.kind == BB_FHIR_SEARCH,
+                            r->uri.data[2] - '0', (char *) r->args.data,
+                            r->args.len, (char *) p,
+                            r->args.len + BB_SEARCH_EXTRA, &err);
+    if (len < 0) {
+        return ngx_bluebutton_route_refuse(ctx, BB_DECISION_INVALID_REQUEST,
+                                           err);
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "bluebutton: backend query \"%*s\"", (size_t) len, p);
+
+    r->args.data = p;
+    r->args.len = len;
     r->valid_unparsed_uri = 0;
 
     return NGX_OK;

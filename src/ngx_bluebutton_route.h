@@ -30,4 +30,13 @@ ngx_int_t ngx_bluebutton_route_bind(ngx_http_request_t *r,
     ngx_bluebutton_ctx_t *ctx);
 
 
+/*
+ * After the decision: the backend's query string rebuilt from what the
+ * route's schema names, HEAD asked as GET where the answer is checked.
+ * NGX_ABORT with ctx->decision set for a parameter refused.
+ */
+ngx_int_t ngx_bluebutton_route_profile(ngx_http_request_t *r,
+    ngx_bluebutton_ctx_t *ctx);
+
+
 #endif /* _NGX_BLUEBUTTON_ROUTE_H_INCLUDED_ */

@@ -13,6 +13,7 @@
 #include "ngx_bluebutton_context.h"
 #include "ngx_bluebutton_cache.h"
 #include "ngx_bluebutton_token.h"
+#include "ngx_bluebutton_answer.h"
 
 
 enum {
@@ -24,7 +25,8 @@ enum {
     NGX_BLUEBUTTON_VAR_DECISION,
     NGX_BLUEBUTTON_VAR_RESOURCE_TYPE,
     NGX_BLUEBUTTON_VAR_CACHE_STATUS,
-    NGX_BLUEBUTTON_VAR_REFUSAL_CAUSE
+    NGX_BLUEBUTTON_VAR_REFUSAL_CAUSE,
+    NGX_BLUEBUTTON_VAR_ANSWER
 };
 
 
@@ -66,6 +68,9 @@ static ngx_http_variable_t  ngx_bluebutton_vars[] = {
 
     { ngx_string("bluebutton_refusal_cause"), NULL, ngx_bluebutton_variable,
       NGX_BLUEBUTTON_VAR_REFUSAL_CAUSE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("bluebutton_answer"), NULL, ngx_bluebutton_variable,
+      NGX_BLUEBUTTON_VAR_ANSWER, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("bluebutton_jwt_claim_"), NULL,
       ngx_bluebutton_jwt_claim_variable, 0,
@@ -120,6 +125,13 @@ ngx_bluebutton_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
 
     case NGX_BLUEBUTTON_VAR_REFUSAL_CAUSE:
         s = bb_refusal_cause(ctx->decision, ctx->why);
+        if (*s == '\0') {
+            s = NULL;
+        }
+        break;
+
+    case NGX_BLUEBUTTON_VAR_ANSWER:
+        s = ngx_bluebutton_answer_name(ctx);
         if (*s == '\0') {
             s = NULL;
         }

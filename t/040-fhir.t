@@ -1,5 +1,8 @@
 # bluebutton_fhir: scopes derived from the route, the patient compartment,
 # the Blue Button API surface, upstream headers and FHIR error bodies.
+# The backend here echoes what reached it, which is not FHIR: these blocks
+# look at the request side with bluebutton_fhir_answers off, and
+# t/190-fhir-answers.t checks the answers.
 
 use Test::Nginx::Socket 'no_plan';
 use BB;
@@ -43,6 +46,7 @@ END
     location /v2/ {
         bluebutton on;
         bluebutton_fhir on;
+        bluebutton_fhir_answers off;
         access_log logs/error.log rt;
         proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
     }
@@ -56,6 +60,7 @@ END
     location / {
         bluebutton on;
         bluebutton_fhir on;
+        bluebutton_fhir_answers off;
         proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
     }
 END
@@ -83,7 +88,7 @@ __DATA__
 GET /v2/fhir/ExplanationOfBenefit
 --- error_code: 200
 --- response_body
-backend GET /v2/fhir/ExplanationOfBenefit?patient=-20140000008325 patient=[patientId:-20140000008325] client=[app-1] app=[] authorization=[]
+backend GET /v2/fhir/ExplanationOfBenefit?patient=-20140000008325&_count=10&_format=application%2Ffhir%2Bjson patient=[patientId:-20140000008325] client=[app-1] app=[] authorization=[]
 
 
 
@@ -93,7 +98,7 @@ backend GET /v2/fhir/ExplanationOfBenefit?patient=-20140000008325 patient=[patie
 GET /v1/fhir/ExplanationOfBenefit?_count=10&type=carrier
 --- error_code: 200
 --- response_body
-backend GET /v1/fhir/ExplanationOfBenefit?_count=10&type=carrier&patient=-20140000008325 patient=[patientId:-20140000008325] client=[app-1] app=[] authorization=[]
+backend GET /v1/fhir/ExplanationOfBenefit?_count=10&type=carrier&patient=-20140000008325&_format=application%2Ffhir%2Bjson patient=[patientId:-20140000008325] client=[app-1] app=[] authorization=[]
 
 
 
@@ -105,8 +110,8 @@ backend GET /v1/fhir/ExplanationOfBenefit?_count=10&type=carrier&patient=-201400
 --- error_code eval
 [200, 200]
 --- response_body eval
-["backend GET /v2/fhir/ExplanationOfBenefit?patient=$::Alice patient=[patientId:$::Alice] client=[app-1] app=[] authorization=[]\n",
- "backend GET /v2/fhir/ExplanationOfBenefit?patient=Patient/$::Alice&_count=5 patient=[patientId:$::Alice] client=[app-1] app=[] authorization=[]\n"]
+["backend GET /v2/fhir/ExplanationOfBenefit?patient=$::Alice&_count=10&_format=application%2Ffhir%2Bjson patient=[patientId:$::Alice] client=[app-1] app=[] authorization=[]\n",
+ "backend GET /v2/fhir/ExplanationOfBenefit?patient=Patient/$::Alice&_count=5&_format=application%2Ffhir%2Bjson patient=[patientId:$::Alice] client=[app-1] app=[] authorization=[]\n"]
 
 
 
@@ -153,21 +158,21 @@ backend GET
 --- error_code eval
 [200, 403, 200]
 --- response_body eval
-["backend GET /v2/fhir/Coverage?beneficiary=$::Alice patient=[patientId:$::Alice] client=[app-1] app=[] authorization=[]\n",
+["backend GET /v2/fhir/Coverage?beneficiary=$::Alice&_count=10&_format=application%2Ffhir%2Bjson patient=[patientId:$::Alice] client=[app-1] app=[] authorization=[]\n",
  qq({"error":"forbidden","error_description":"The search names another beneficiary"}\n),
- "backend GET /v2/fhir/Coverage?beneficiary=$::Alice patient=[patientId:$::Alice] client=[app-1] app=[] authorization=[]\n"]
+ "backend GET /v2/fhir/Coverage?beneficiary=$::Alice&_count=10&_format=application%2Ffhir%2Bjson patient=[patientId:$::Alice] client=[app-1] app=[] authorization=[]\n"]
 
 
 
-=== TEST 7: Patient is bound by _id=
+=== TEST 7: Patient is bound by _id=, and another's _id is not found, as the Blue Button API says
 --- scopes: patient/Patient.read
 --- request eval
 ["GET /v2/fhir/Patient", "GET /v2/fhir/Patient?_id=$::Bob"]
 --- error_code eval
-[200, 403]
+[200, 404]
 --- response_body eval
-["backend GET /v2/fhir/Patient?_id=$::Alice patient=[patientId:$::Alice] client=[app-1] app=[] authorization=[]\n",
- qq({"error":"forbidden","error_description":"The search names another beneficiary"}\n)]
+["backend GET /v2/fhir/Patient?_id=$::Alice&_count=10&_format=application%2Ffhir%2Bjson patient=[patientId:$::Alice] client=[app-1] app=[] authorization=[]\n",
+ qq({"error":"not_found","error_description":"The search names another beneficiary"}\n)]
 
 
 
@@ -178,18 +183,18 @@ backend GET
 --- error_code eval
 [200, 404]
 --- response_body eval
-["backend GET /v2/fhir/Patient/$::Alice patient=[patientId:$::Alice] client=[app-1] app=[] authorization=[]\n",
+["backend GET /v2/fhir/Patient/$::Alice?_format=application%2Ffhir%2Bjson patient=[patientId:$::Alice] client=[app-1] app=[] authorization=[]\n",
  qq({"error":"not_found","error_description":"No such resource for this beneficiary"}\n)]
 
 
 
-=== TEST 9: reads of claims go to the backend with the identity, which scopes them
+=== TEST 9: reads of claims go to the backend with the identity, and only _format
 --- scopes: patient/ExplanationOfBenefit.read
 --- request
-GET /v2/fhir/ExplanationOfBenefit/carrier-1234
+GET /v2/fhir/ExplanationOfBenefit/carrier-1234?_count=5&excludeSAMHSA=false
 --- error_code: 200
 --- response_body
-backend GET /v2/fhir/ExplanationOfBenefit/carrier-1234 patient=[patientId:-20140000008325] client=[app-1] app=[] authorization=[]
+backend GET /v2/fhir/ExplanationOfBenefit/carrier-1234?_format=application%2Ffhir%2Bjson patient=[patientId:-20140000008325] client=[app-1] app=[] authorization=[]
 
 
 
@@ -292,6 +297,7 @@ backend GET
         bluebutton on;
         bluebutton_fhir on;
         bluebutton_fhir_types Observation Patient;
+        bluebutton_fhir_answers off;
         proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
     }
 --- request eval
@@ -299,7 +305,7 @@ backend GET
 --- error_code eval
 [200, 404]
 --- response_body eval
-["backend GET /v2/fhir/Observation?patient=-20140000008325 patient=[patientId:-20140000008325] client=[app-1] app=[] authorization=[]\n",
+["backend GET /v2/fhir/Observation?patient=-20140000008325&_count=10&_format=application%2Ffhir%2Bjson patient=[patientId:-20140000008325] client=[app-1] app=[] authorization=[]\n",
  qq({"error":"not_found","error_description":"No such resource in this API"}\n)]
 
 
@@ -447,6 +453,7 @@ BB::consent('tok', scope => 'patient/ExplanationOfBenefit.read');
     location / {
         bluebutton on;
         bluebutton_fhir on;
+        bluebutton_fhir_answers off;
         access_log logs/error.log ids;
         proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
     }
@@ -459,7 +466,7 @@ BlueButton-OriginalQueryId: 1
 GET /v2/fhir/ExplanationOfBenefit?_count=2
 --- error_code: 200
 --- response_body_like
-^url=\[http://localhost/v2/fhir/ExplanationOfBenefit\?_count=2\] query=\[_count=2\] id=\[[0-9a-f]{32}\] uri=\[/v2/fhir/ExplanationOfBenefit\?_count=2&patient=-20140000008325\]$
+^url=\[http://localhost/v2/fhir/ExplanationOfBenefit\?_count=2\] query=\[_count=2\] id=\[[0-9a-f]{32}\] uri=\[/v2/fhir/ExplanationOfBenefit\?_count=2&patient=-20140000008325&_format=application%2Ffhir%2Bjson\]$
 
 
 
@@ -500,11 +507,13 @@ url=[http://gw.example:8443/v2/fhir/Patient]
     location / {
         bluebutton on;
         bluebutton_fhir on;
+        bluebutton_fhir_answers off;
         proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
     }
     location /v3/ {
         bluebutton on;
         bluebutton_fhir on;
+        bluebutton_fhir_answers off;
         bluebutton_original_url https://api.example$request_uri;
         proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
     }
@@ -685,6 +694,7 @@ backend /v2/fhir/metadata patient=[patientId:-20140000008325]
     location /v2/ {
         bluebutton on;
         bluebutton_fhir on;
+        bluebutton_fhir_answers off;
         proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
     }
 --- request eval
@@ -692,7 +702,7 @@ backend /v2/fhir/metadata patient=[patientId:-20140000008325]
 --- error_code eval
 [200, 403]
 --- response_body eval
-["backend GET /v2/fhir/ExplanationOfBenefit?_count=1&patient=-20140000008325 patient=[patientId:-20140000008325] client=[app-1] app=[] authorization=[]\n",
+["backend GET /v2/fhir/ExplanationOfBenefit?_count=1&patient=-20140000008325&_format=application%2Ffhir%2Bjson patient=[patientId:-20140000008325] client=[app-1] app=[] authorization=[]\n",
  qq({"error":"insufficient_scope","error_description":"The access token does not grant the scope this resource requires","scope":"patient/Coverage.read"}\n)]
 
 
@@ -712,7 +722,7 @@ backend /v2/fhir/metadata patient=[patientId:-20140000008325]
 [400, 400, 400, 400, 400, 400, 400, 200]
 --- response_body eval
 [(qq({"error":"invalid_request","error_description":"Search parameters must be separated by \\"&\\" and named exactly"}\n)) x 7,
- "backend GET /v2/fhir/ExplanationOfBenefit?patient-name=x&patient=$::Alice patient=[patientId:$::Alice] client=[app-1] app=[] authorization=[]\n"]
+ "backend GET /v2/fhir/ExplanationOfBenefit?patient=$::Alice&_count=10&_format=application%2Ffhir%2Bjson patient=[patientId:$::Alice] client=[app-1] app=[] authorization=[]\n"]
 
 
 

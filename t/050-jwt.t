@@ -666,6 +666,7 @@ BB::consent('opaque-token-1', scope => 'patient/Patient.read');
     location /v2/ {
         bluebutton on;
         bluebutton_fhir on;
+        bluebutton_fhir_answers off;
         bluebutton_jwt_keys $TEST_NGINX_KEYS_DIR/jwks.json;
         proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
     }
@@ -675,7 +676,7 @@ BB::consent('opaque-token-1', scope => 'patient/Patient.read');
 --- error_code eval
 [200, 403]
 --- response_body eval
-["backend GET /v2/fhir/Patient?_id=-20140000008325 patient=[patientId:-20140000008325] client=[app-1] app=[] authorization=[]\n",
+["backend GET /v2/fhir/Patient?_id=-20140000008325&_count=10&_format=application%2Ffhir%2Bjson patient=[patientId:-20140000008325] client=[app-1] app=[] authorization=[]\n",
  qq({"error":"insufficient_scope","error_description":"The access token does not grant the scope this resource requires","scope":"patient/Coverage.read"}\n)]
 
 

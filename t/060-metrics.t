@@ -25,7 +25,10 @@ our ($Version) = do {
 
 our @Decisions = qw(allow invalid_request invalid_token token_expired
     token_superseded consent_revoked consent_expired insufficient_scope
-    unavailable not_found method_not_allowed patient_mismatch);
+    unavailable not_found method_not_allowed patient_mismatch bad_answer);
+
+our @Answers = qw(passed other_patient unbound unexpected_type duplicate
+    not_json too_large encoded backend_error outcome);
 
 our @Bounds = qw(0.0001 0.00025 0.0005 0.001 0.0025 0.005 0.01 0.025 0.05
     0.1 0.25 0.5 1 +Inf);
@@ -105,6 +108,10 @@ sub scrape {
         $line->("bluebutton_cache_${_}_total", 0);
     }
 
+    $family->('bluebutton_answers_total', 'counter');
+    $line->("bluebutton_answers_total{verdict=\"$_\"}", $c{"answer_$_"} || 0)
+        for @Answers;
+
     $family->('bluebutton_build_info', 'gauge');
     $line->("bluebutton_build_info{version=\"$Version\"}", 1);
 
@@ -158,6 +165,8 @@ sub compare_forms {
     $j{bluebutton_cache_entries} = $cache->{entries};
     $j{"bluebutton_cache_${_}_total"} = $cache->{$_}
         for qw(invalidations evictions feed_losses);
+    $j{"bluebutton_answers_total{verdict=\"$_\"}"} = $json->{answers}{$_}
+        for keys %{ $json->{answers} };
     $j{"bluebutton_build_info{version=\"$json->{version}\"}"} = 1;
 
     for my $k (sort keys %v) {
@@ -263,7 +272,7 @@ Authorization: Bearer tok
 ["", "", "", "", "Content-Type: application/json"]
 --- response_body eval
 [qr/^backend/, qr/insufficient_scope/, qr/^backend/, "ok\n",
- qr/^\{"version":"\Q$::Version\E","requests":\{"allow":2,"invalid_request":0,"invalid_token":0,"token_expired":0,"token_superseded":0,"consent_revoked":0,"consent_expired":0,"insufficient_scope":1,"unavailable":0,"not_found":0,"method_not_allowed":0,"patient_mismatch":0\},"redis":\{"commands":\{"ok":4,"error":0,"timeout":0\},"connections":\{"connected":[12],"connecting":0,"down":0\},"reconnects":0\},"lookup_duration_seconds":\{"buckets":\{"0.0001":\d+,.*"\+Inf":3\},"sum":\d+\.\d{6},"count":3\},"jwt_verify_duration_seconds":\{"buckets":\{"0.0001":0,.*"\+Inf":0\},"sum":0.000000,"count":0\},"jwt_keys_loaded":2,"config_reload_timestamp_seconds":\d{10},"cache":\{"requests":\{"hit":0,"miss":0,"expired":0,"stale":0,"bypass":0\},"entries":0,"invalidations":0,"evictions":0,"feed_losses":0\}\}\n\z/]
+ qr/^\{"version":"\Q$::Version\E","requests":\{"allow":2,"invalid_request":0,"invalid_token":0,"token_expired":0,"token_superseded":0,"consent_revoked":0,"consent_expired":0,"insufficient_scope":1,"unavailable":0,"not_found":0,"method_not_allowed":0,"patient_mismatch":0,"bad_answer":0\},"redis":\{"commands":\{"ok":4,"error":0,"timeout":0\},"connections":\{"connected":[12],"connecting":0,"down":0\},"reconnects":0\},"lookup_duration_seconds":\{"buckets":\{"0.0001":\d+,.*"\+Inf":3\},"sum":\d+\.\d{6},"count":3\},"jwt_verify_duration_seconds":\{"buckets":\{"0.0001":0,.*"\+Inf":0\},"sum":0.000000,"count":0\},"jwt_keys_loaded":2,"config_reload_timestamp_seconds":\d{10},"cache":\{"requests":\{"hit":0,"miss":0,"expired":0,"stale":0,"bypass":0\},"entries":0,"invalidations":0,"evictions":0,"feed_losses":0\},"answers":\{"passed":0,"other_patient":0,"unbound":0,"unexpected_type":0,"duplicate":0,"not_json":0,"too_large":0,"encoded":0,"backend_error":0,"outcome":0\}\}\n\z/]
 
 
 

@@ -46,6 +46,7 @@ END
 
         bluebutton on;
         bluebutton_fhir on;
+        bluebutton_fhir_answers off;
         proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
     }
 END
@@ -117,7 +118,7 @@ Authorization: Bearer tok
 --- response_headers
 Access-Control-Allow-Origin: https://app.example.org
 --- response_body
-backend GET /v2/fhir/ExplanationOfBenefit?patient=-20140000008325 patient=[patientId:-20140000008325] client=[app-1] app=[] authorization=[]
+backend GET /v2/fhir/ExplanationOfBenefit?patient=-20140000008325&_count=10&_format=application%2Ffhir%2Bjson patient=[patientId:-20140000008325] client=[app-1] app=[] authorization=[]
 
 
 

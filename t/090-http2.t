@@ -97,7 +97,7 @@ sub streams {
         my ($token, $patient) = $i % 3 == 0 ? ('tok-bob', $Bob)
                               : $i % 3 == 1 ? ('tok-alice', $Alice)
                               : ('tok-unknown', undef);
-        my $id = $c->{start}->("/v2/fhir/ExplanationOfBenefit?n=$i", $token);
+        my $id = $c->{start}->("/v2/fhir/ExplanationOfBenefit?startIndex=$i", $token);
         $want{$id} = [$i, $patient];
     }
 
@@ -111,7 +111,7 @@ sub streams {
         if (defined $patient) {
             die "stream $id: $r->{status} $r->{body}\n"
                 unless $r->{status} == 200
-                       && $r->{body} =~ /\?n=$i&patient=\Q$patient\E patient=\[patientId:\Q$patient\E\]/;
+                       && $r->{body} =~ /\?startIndex=$i&patient=\Q$patient\E&\S+ patient=\[patientId:\Q$patient\E\]/;
         } else {
             die "stream $id: $r->{status} $r->{body}\n"
                 unless $r->{status} == 401
@@ -140,7 +140,7 @@ sub reset_while_waiting {
 
     $c->{run}->(sub { $c->{done}{$bob} }, 3)
         or die "the stream after the reset was not answered\n";
-    my $after = $c->{start}->('/v2/fhir/Patient?after', 'tok-alice');
+    my $after = $c->{start}->('/v2/fhir/Patient?startIndex=7', 'tok-alice');
     $c->{run}->(sub { $c->{done}{$after} }, 3)
         or die "the connection did not carry another stream\n";
 
@@ -151,7 +151,7 @@ sub reset_while_waiting {
                && $c->{done}{$bob}{body} =~ /patient=\[patientId:\Q$Bob\E\]/;
     die "next stream: $c->{done}{$after}{status}\n"
         unless $c->{done}{$after}{status} == 200
-               && $c->{done}{$after}{body} =~ /\?after\S* patient=\[patientId:\Q$Alice\E\]/;
+               && $c->{done}{$after}{body} =~ /\?startIndex=7\S* patient=\[patientId:\Q$Alice\E\]/;
 }
 
 # a refusal over HTTP/2 is the refusal over HTTP/1.1
@@ -202,6 +202,7 @@ add_block_preprocessor(sub {
         location / {
             bluebutton on;
             bluebutton_fhir on;
+            bluebutton_fhir_answers off;
             proxy_pass http://127.0.0.1:\$TEST_NGINX_BACKEND_PORT;
         }
     }
@@ -212,6 +213,7 @@ END
     location /v2/ {
         bluebutton on;
         bluebutton_fhir on;
+        bluebutton_fhir_answers off;
         proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
     }
 END

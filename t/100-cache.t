@@ -734,7 +734,9 @@ bluebutton_cache_evictions_total 0
 # HELP bluebutton_cache_feed_losses_total [^\n]+
 # TYPE bluebutton_cache_feed_losses_total counter
 bluebutton_cache_feed_losses_total 0
-# HELP bluebutton_build_info [^\n]+
+# HELP bluebutton_answers_total [^\n]+
+# TYPE bluebutton_answers_total counter
+(?:bluebutton_answers_total\{verdict="[a-z_]+"\} 0\n){10}# HELP bluebutton_build_info [^\n]+
 # TYPE bluebutton_build_info gauge
 bluebutton_build_info\{version="[^"]+"\} 1
 \z/]

@@ -19,7 +19,8 @@ our $Backend = <<'END';
     server {
         listen 127.0.0.1:$TEST_NGINX_BACKEND_PORT;
         location / {
-            if ($arg_hop) {
+            # a header, as the gateway passes only the parameters it knows
+            if ($http_x_hop) {
                 add_header X-Accel-Redirect /v2/fhir/Patient/-20140000010000;
                 return 200 "not this\n";
             }
@@ -65,6 +66,7 @@ __DATA__
     location @fhir {
         bluebutton on;
         bluebutton_fhir on;
+        bluebutton_fhir_answers off;
         bluebutton_patient_header X-Patient-Id;
         bluebutton_client_header X-Client-Id;
         proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
@@ -79,8 +81,8 @@ __DATA__
 --- response_body eval
 [qq({"error":"not_found","error_description":"No such resource for this beneficiary"}\n),
  qq({"error":"forbidden","error_description":"The search names another beneficiary"}\n),
- "backend GET /v2/fhir/Patient/$::Alice bb=[] x=[patientId:$::Alice] client=[app-1] authorization=[]\n",
- "backend GET /v2/fhir/ExplanationOfBenefit?_count=2&patient=$::Alice bb=[] x=[patientId:$::Alice] client=[app-1] authorization=[]\n"]
+ "backend GET /v2/fhir/Patient/$::Alice?_format=application%2Ffhir%2Bjson bb=[] x=[patientId:$::Alice] client=[app-1] authorization=[]\n",
+ "backend GET /v2/fhir/ExplanationOfBenefit?_count=2&patient=$::Alice&_format=application%2Ffhir%2Bjson bb=[] x=[patientId:$::Alice] client=[app-1] authorization=[]\n"]
 
 
 
@@ -94,6 +96,7 @@ __DATA__
     location @fhir {
         bluebutton on;
         bluebutton_fhir on;
+        bluebutton_fhir_answers off;
         proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
     }
 --- request eval
@@ -124,6 +127,7 @@ BB::consent('tok', scope => 'profile');
     location @fhir {
         bluebutton on;
         bluebutton_fhir on;
+        bluebutton_fhir_answers off;
         proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
     }
 --- request eval
@@ -146,6 +150,7 @@ BB::consent('tok', scope => 'profile');
     location @fhir {
         bluebutton on;
         bluebutton_fhir on;
+        bluebutton_fhir_answers off;
         bluebutton_patient_header X-Patient-Id;
         proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
     }
@@ -158,7 +163,7 @@ BB::consent('tok', scope => 'profile');
 --- response_body eval
 [qq({"error":"not_found","error_description":"No such resource for this beneficiary"}\n),
  qq({"error":"forbidden","error_description":"The search names another beneficiary"}\n),
- "backend GET /v2/fhir/Coverage?beneficiary=$::Alice bb=[] x=[patientId:$::Alice] client=[] authorization=[]\n"]
+ "backend GET /v2/fhir/Coverage?beneficiary=$::Alice&_count=10&_format=application%2Ffhir%2Bjson bb=[] x=[patientId:$::Alice] client=[] authorization=[]\n"]
 
 
 
@@ -174,6 +179,7 @@ BB::consent('tok', scope => 'profile');
     location /v2/ {
         bluebutton on;
         bluebutton_fhir on;
+        bluebutton_fhir_answers off;
         bluebutton_patient_header X-Patient-Id;
         proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
     }
@@ -186,7 +192,7 @@ BB::consent('tok', scope => 'profile');
 --- response_body eval
 [qq({"error":"not_found","error_description":"No such resource for this beneficiary"}\n),
  qq({"error":"forbidden","error_description":"The search names another beneficiary"}\n),
- "backend GET /v2/fhir/ExplanationOfBenefit?patient=$::Alice bb=[] x=[patientId:$::Alice] client=[] authorization=[]\n"]
+ "backend GET /v2/fhir/ExplanationOfBenefit?patient=$::Alice&_count=10&_format=application%2Ffhir%2Bjson bb=[] x=[patientId:$::Alice] client=[] authorization=[]\n"]
 
 
 
@@ -200,6 +206,7 @@ BB::consent('tok', scope => 'profile');
         internal;
         bluebutton on;
         bluebutton_fhir on;
+        bluebutton_fhir_answers off;
         bluebutton_patient_header X-Patient-Id;
         proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
     }
@@ -212,7 +219,7 @@ BB::consent('tok', scope => 'profile');
 --- response_body eval
 [qq({"error":"not_found","error_description":"No such resource for this beneficiary"}\n),
  qq({"error":"forbidden","error_description":"The search names another beneficiary"}\n),
- "backend GET /v2/fhir/ExplanationOfBenefit?patient=$::Alice bb=[] x=[patientId:$::Alice] client=[] authorization=[]\n"]
+ "backend GET /v2/fhir/ExplanationOfBenefit?patient=$::Alice&_count=10&_format=application%2Ffhir%2Bjson bb=[] x=[patientId:$::Alice] client=[] authorization=[]\n"]
 
 
 
@@ -294,10 +301,14 @@ GET /anything
     location /v2/ {
         bluebutton on;
         bluebutton_fhir on;
+        bluebutton_fhir_answers off;
         proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
     }
 --- request eval
-"GET /v2/fhir/Patient/$::Alice?hop=1"
+"GET /v2/fhir/Patient/$::Alice"
+--- more_headers
+Authorization: Bearer tok
+X-Hop: 1
 --- error_code: 404
 --- response_body
 {"error":"not_found","error_description":"No such resource for this beneficiary"}
