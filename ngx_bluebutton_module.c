@@ -587,7 +587,7 @@ ngx_bluebutton_handler(ngx_http_request_t *r)
     }
 
     if (is && is->jwks) {
-        rc = ngx_bluebutton_jwks_get(r, is->jwks, 0, &keys, &version);
+        rc = ngx_bluebutton_jwks_get(r, ctx, is->jwks, 0, &keys, &version);
 
         if (rc == NGX_AGAIN) {
             return NGX_AGAIN;
@@ -637,7 +637,8 @@ ngx_bluebutton_handler(ngx_http_request_t *r)
         {
             /* a key rotated in since the last fetch: ask once more */
 
-            if (ngx_bluebutton_jwks_get(r, is->jwks, 1, &keys, &version)
+            if (ngx_bluebutton_jwks_get(r, ctx, is->jwks, 1, &keys,
+                                        &version)
                 == NGX_AGAIN)
             {
                 ctx->decision = BB_DECISION_NONE;

@@ -27,7 +27,6 @@
  */
 
 #include "ngx_bluebutton_jwks.h"
-#include "ngx_bluebutton_context.h"
 #include "ngx_bluebutton_subrequest.h"
 
 
@@ -64,7 +63,7 @@ static void ngx_bluebutton_jwks_poll(ngx_event_t *ev);
 static void ngx_bluebutton_jwks_sync(ngx_http_request_t *r,
     ngx_bluebutton_jwks_t *jwks);
 static ngx_int_t ngx_bluebutton_jwks_fetch(ngx_http_request_t *r,
-    ngx_bluebutton_jwks_t *jwks, ngx_uint_t wait);
+    ngx_bluebutton_ctx_t *ctx, ngx_bluebutton_jwks_t *jwks, ngx_uint_t wait);
 static ngx_int_t ngx_bluebutton_jwks_remember(ngx_conf_t *cf,
     ngx_str_t *uri);
 static ngx_uint_t ngx_bluebutton_jwks_served(
@@ -264,12 +263,12 @@ ngx_bluebutton_jwks_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
 
 ngx_int_t
-ngx_bluebutton_jwks_get(ngx_http_request_t *r, ngx_bluebutton_jwks_t *jwks,
-    ngx_uint_t unknown_kid, bb_keyset_t **keys, ngx_uint_t *version)
+ngx_bluebutton_jwks_get(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
+    ngx_bluebutton_jwks_t *jwks, ngx_uint_t unknown_kid, bb_keyset_t **keys,
+    ngx_uint_t *version)
 {
     time_t                     now;
     ngx_uint_t                 start, wait, busy;
-    ngx_bluebutton_ctx_t      *ctx;
     ngx_bluebutton_jwks_sh_t  *sh;
 
     ngx_bluebutton_jwks_sync(r, jwks);
@@ -318,7 +317,7 @@ ngx_bluebutton_jwks_get(ngx_http_request_t *r, ngx_bluebutton_jwks_t *jwks,
     ngx_shmtx_unlock(&jwks->shpool->mutex);
 
     if (start) {
-        if (ngx_bluebutton_jwks_fetch(r, jwks, wait) == NGX_OK) {
+        if (ngx_bluebutton_jwks_fetch(r, ctx, jwks, wait) == NGX_OK) {
             if (wait) {
                 return NGX_AGAIN;
             }
@@ -333,9 +332,7 @@ ngx_bluebutton_jwks_get(ngx_http_request_t *r, ngx_bluebutton_jwks_t *jwks,
 
         /* the first keys are on their way: wait for them, not 503 */
 
-        ctx = ngx_bluebutton_get_ctx(r);
-
-        if (ctx && ctx->jwks_polls < NGX_BLUEBUTTON_JWKS_POLLS) {
+        if (ctx->jwks_polls < NGX_BLUEBUTTON_JWKS_POLLS) {
             ctx->jwks_polls++;
             ctx->waiting = 1;
 
@@ -544,11 +541,10 @@ ngx_bluebutton_jwks_fetching(ngx_http_request_t *r)
 
 
 static ngx_int_t
-ngx_bluebutton_jwks_fetch(ngx_http_request_t *r, ngx_bluebutton_jwks_t *jwks,
-    ngx_uint_t wait)
+ngx_bluebutton_jwks_fetch(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
+    ngx_bluebutton_jwks_t *jwks, ngx_uint_t wait)
 {
     ngx_http_request_t           *sr;
-    ngx_bluebutton_ctx_t         *ctx;
     ngx_http_post_subrequest_t   *ps;
     ngx_bluebutton_jwks_fetch_t  *f;
 
@@ -558,8 +554,6 @@ ngx_bluebutton_jwks_fetch(ngx_http_request_t *r, ngx_bluebutton_jwks_t *jwks,
     if (f == NULL || ps == NULL) {
         return NGX_ERROR;
     }
-
-    ctx = ngx_bluebutton_get_ctx(r);
 
     f->jwks = jwks;
     f->ctx = wait ? ctx : NULL;

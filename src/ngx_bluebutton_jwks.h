@@ -46,19 +46,20 @@ char *ngx_bluebutton_jwks_conf(ngx_conf_t *cf, ngx_command_t *cmd,
 ngx_bluebutton_jwks_t *ngx_bluebutton_jwks_add(ngx_conf_t *cf,
     ngx_str_t *uri, ngx_str_t *params, ngx_uint_t n);
 
-/*
- * The keys to verify with, or NULL when none were fetched yet; starts a
- * fetch when one is due.  Returns NGX_AGAIN when the request waits for a
- * fetch (the access phase runs again when it is done), NGX_OK otherwise.
- * *version is the version of the keys, for the decision cache.
- */
 ngx_uint_t ngx_bluebutton_jwks_fetching(ngx_http_request_t *r);
 
 /* after all locations are read: each URI asked is a location of its own */
 ngx_int_t ngx_bluebutton_jwks_check(ngx_conf_t *cf, ngx_array_t *uses);
+/*
+ * The keys to verify with, or NULL when none were fetched yet; starts a
+ * fetch when one is due.  Returns NGX_AGAIN when the request waits for a
+ * fetch (the access phase runs again when it is done), NGX_OK otherwise.
+ * *version is the version of the keys, for the decision cache.  ctx is
+ * the request's, which waits for the keys.
+ */
 ngx_int_t ngx_bluebutton_jwks_get(ngx_http_request_t *r,
-    ngx_bluebutton_jwks_t *jwks, ngx_uint_t unknown_kid,
-    bb_keyset_t **keys, ngx_uint_t *version);
+    ngx_bluebutton_ctx_t *ctx, ngx_bluebutton_jwks_t *jwks,
+    ngx_uint_t unknown_kid, bb_keyset_t **keys, ngx_uint_t *version);
 
 
 #endif /* _NGX_BLUEBUTTON_JWKS_H_INCLUDED_ */
