@@ -6,7 +6,7 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import {
-  existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
+  chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -94,10 +94,19 @@ export async function startStack() {
   };
   await startAuth();
 
+  // the backend's answers, shaped and sized like BFD's; nginx's workers,
+  // which do not run as root, read them under the run's directory
+  chmodSync(dir, 0o711);
+  const made = spawnSync(join(sample, 'make-claims'), [join(dir, 'fhir')],
+    { encoding: 'utf8' });
+  if (made.status !== 0) {
+    throw new Error(`make-claims failed: ${made.stderr}`);
+  }
+
   const values = {
     MODULE: join(top, 'build', 'ngx_bluebutton_module.so'),
     DIR: dir,
-    DATA: join(sample, 'fhir'),
+    DATA: join(dir, 'fhir'),
     SAMPLE: sample,
     CONTRIB: join(top, 'contrib'),
     REDIS_PORT: PORTS.redis,
