@@ -152,6 +152,8 @@ int
 bb_grant_parse(const char *json, size_t len, bb_grant_t *grant,
     const char **err)
 {
+    int                 i;
+    const char         *name;
     bb_record_member_t  m[BB_GRANT_MEMBERS];
 
     memset(grant, 0, sizeof(bb_grant_t));
@@ -182,7 +184,39 @@ bb_grant_parse(const char *json, size_t len, bb_grant_t *grant,
         return -1;
     }
 
+    /* passed to the backend as the Blue Button server does; a name it
+     * does not know is not passed on, and decides nothing */
+
+    if (m[BB_GRANT_DATA_ACCESS_TYPE].type == BB_RECORD_STRING) {
+        for (i = BB_ACCESS_ONE_TIME; i <= BB_ACCESS_THIRTEEN_MONTH; i++) {
+            name = bb_access_name(i);
+
+            if (m[BB_GRANT_DATA_ACCESS_TYPE].len == strlen(name)
+                && memcmp(m[BB_GRANT_DATA_ACCESS_TYPE].value, name,
+                          strlen(name)) == 0)
+            {
+                grant->access = i;
+            }
+        }
+    }
+
     return 0;
+}
+
+
+const char *
+bb_access_name(int access)
+{
+    switch (access) {
+    case BB_ACCESS_ONE_TIME:
+        return "ONE_TIME";
+    case BB_ACCESS_RESEARCH_STUDY:
+        return "RESEARCH_STUDY";
+    case BB_ACCESS_THIRTEEN_MONTH:
+        return "THIRTEEN_MONTH";
+    }
+
+    return NULL;
 }
 
 

@@ -39,11 +39,23 @@ typedef struct {
 } bb_token_t;
 
 
+/* the grant's data_access_type, as the Blue Button server names them */
+#define BB_ACCESS_UNKNOWN         0   /* absent, or a name not below */
+#define BB_ACCESS_ONE_TIME        1
+#define BB_ACCESS_RESEARCH_STUDY  2
+#define BB_ACCESS_THIRTEEN_MONTH  3
+
+
 /* a beneficiary's approval of one app */
 typedef struct {
     long long   created;
     long long   expires;          /* 0: does not expire */
+    int         access;           /* BB_ACCESS_* */
 } bb_grant_t;
+
+
+/* "ONE_TIME", "RESEARCH_STUDY", "THIRTEEN_MONTH", or NULL when unknown */
+const char *bb_access_name(int access);
 
 
 /*

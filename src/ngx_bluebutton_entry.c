@@ -77,7 +77,7 @@ bb_entry_pack(const bb_entry_t *e, unsigned char *buf)
     p = bb_entry_put_num(p, e->granted ? e->grant.expires : 0);
     p = bb_entry_put_num(p, e->found ? e->token.exp : 0);
     p = bb_entry_put_num(p, e->found ? e->token.iat : 0);
-    p = bb_entry_put_num(p, 0);
+    p = bb_entry_put_num(p, e->granted ? e->grant.access : 0);
 
     if (e->found) {
         bb_entry_strings(&e->token, s);
@@ -99,6 +99,7 @@ int
 bb_entry_unpack(const unsigned char *buf, size_t len, bb_entry_t *e)
 {
     int                   i;
+    long long             access;
     char                 *s[5];
     size_t                n;
     const unsigned char  *p, *end;
@@ -127,11 +128,14 @@ bb_entry_unpack(const unsigned char *buf, size_t len, bb_entry_t *e)
     e->grant.expires = bb_entry_get_num(p + 8);
     e->token.exp = bb_entry_get_num(p + 16);
     e->token.iat = bb_entry_get_num(p + 24);
+    access = bb_entry_get_num(p + 32);
+    e->grant.access = (int) access;
 
     /* what bb_entry_pack() writes as 0 must read as 0: one form only */
 
-    if (bb_entry_get_num(p + 32) != 0
-        || (!e->granted && (e->grant.created || e->grant.expires))
+    if (access < BB_ACCESS_UNKNOWN || access > BB_ACCESS_THIRTEEN_MONTH
+        || (!e->granted && (e->grant.created || e->grant.expires
+                            || e->grant.access))
         || (!e->found && (e->token.exp || e->token.iat || e->granted
                           || e->revoked)))
     {

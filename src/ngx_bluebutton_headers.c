@@ -126,6 +126,8 @@ ngx_bluebutton_headers_set(ngx_http_request_t *r,
     ngx_str_t  value;
 
     static ngx_str_t  address_fields = ngx_string("includeAddressFields");
+    static ngx_str_t  access_type =
+                          ngx_string("BlueButton-ApplicationDataAccessType");
 
     if (ctx->headers_set) {
         return NGX_OK;
@@ -169,6 +171,19 @@ ngx_bluebutton_headers_set(ngx_http_request_t *r,
 
     if (blcf->fhir && ngx_bluebutton_headers_original(r, blcf) != NGX_OK) {
         return NGX_ERROR;
+    }
+
+    if (blcf->fhir && ctx->entry && ctx->entry->granted
+        && bb_access_name(ctx->entry->grant.access))
+    {
+        /* the grant's, as the Blue Button server tells its backend */
+
+        value.data = (u_char *) bb_access_name(ctx->entry->grant.access);
+        value.len = ngx_strlen(value.data);
+
+        if (ngx_bluebutton_header_add(r, &access_type, &value) != NGX_OK) {
+            return NGX_ERROR;
+        }
     }
 
     if (blcf->fhir) {

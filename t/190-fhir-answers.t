@@ -135,6 +135,7 @@ our $BackendConf = <<"END";
     default_type application/fhir+json;
     add_header X-Backend-Saw "inc=[\$http_includeaddressfields] ids=[\$http_includeidentifiers] tax=[\$http_includetaxnumbers] ae=[\$http_accept_encoding] range=[\$http_range] inm=[\$http_if_none_match] args=[\$args] method=[\$request_method]" always;
     add_header Cache-Control "public, max-age=3600";
+    add_header X-Backend-Access "[\$http_bluebutton_applicationdataaccesstype]" always;
     location / {
         if (\$http_x_status = 500) {
             return 500 "java.lang.NullPointerException at gov.cms.bfd.server\\n";
@@ -817,6 +818,28 @@ GET /v2/fhir/ExplanationOfBenefit/carrier-2
 --- error_code: 200
 --- error_log
 "bluebutton_fhir_answers off": the backend's answers reach clients unchecked
+
+
+
+=== TEST 35b: BlueButton-ApplicationDataAccessType from the grant, looked up and from the decision cache; a client's own never passes
+--- http_config
+    bluebutton_cache zone=answers:1m;
+--- init
+BB::flush();
+BB::token('tok', scope => 'patient/*.read');
+BB::grant('app-1', $::Alice, data_access_type => 'RESEARCH_STUDY');
+BB::token('tok2', scope => 'patient/*.read', client_id => 'app-2');
+BB::grant('app-2', $::Alice, data_access_type => 'SOMETHING_ELSE');
+--- request eval
+[("GET /v2/fhir/ExplanationOfBenefit/carrier-1") x 3]
+--- more_headers eval
+["Authorization: Bearer tok\nBlueButton-ApplicationDataAccessType: THIRTEEN_MONTH",
+ "Authorization: Bearer tok", "Authorization: Bearer tok2\nBlueButton-ApplicationDataAccessType: ONE_TIME"]
+--- error_code eval
+[200, 200, 200]
+--- response_headers eval
+["X-Backend-Access: [RESEARCH_STUDY]", "X-Backend-Access: [RESEARCH_STUDY]",
+ "X-Backend-Access: []"]
 
 
 

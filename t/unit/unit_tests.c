@@ -443,10 +443,22 @@ test_grant(void **state)
            "\"data_access_type\":\"THIRTEEN_MONTH\"}";
     assert_int_equal(bb_grant_parse(json, strlen(json), &g, &err), 0);
     assert_true(g.created == 100 && g.expires == 200);
+    assert_int_equal(g.access, BB_ACCESS_THIRTEEN_MONTH);
+    assert_string_equal(bb_access_name(g.access), "THIRTEEN_MONTH");
 
     json = "{\"created\":100,\"expires\":null}";
     assert_int_equal(bb_grant_parse(json, strlen(json), &g, &err), 0);
     assert_true(g.expires == 0);
+    assert_int_equal(g.access, BB_ACCESS_UNKNOWN);
+    assert_null(bb_access_name(g.access));
+
+    /* a name the Blue Button server does not use decides nothing */
+    json = "{\"created\":100,\"data_access_type\":\"ONE_TIMEX\"}";
+    assert_int_equal(bb_grant_parse(json, strlen(json), &g, &err), 0);
+    assert_int_equal(g.access, BB_ACCESS_UNKNOWN);
+    json = "{\"created\":100,\"data_access_type\":\"RESEARCH_STUDY\"}";
+    assert_int_equal(bb_grant_parse(json, strlen(json), &g, &err), 0);
+    assert_int_equal(g.access, BB_ACCESS_RESEARCH_STUDY);
 
     json = "{\"created\":100}";
     assert_int_equal(bb_grant_parse(json, strlen(json), &g, &err), 0);
@@ -1043,6 +1055,7 @@ test_entry(void **state)
     e.granted = 1;
     e.grant.created = 1700000000;
     e.grant.expires = 1800000000;
+    e.grant.access = BB_ACCESS_ONE_TIME;
     strcpy(e.token.patient, "-20140000008325");
     strcpy(e.token.client_id, "app-1");
     strcpy(e.token.app, "Caf\xc3\xa9 app");
@@ -1066,6 +1079,11 @@ test_entry(void **state)
     assert_int_equal(bb_entry_decide(&back, 1750000000, 30, &why),
                      BB_DECISION_ALLOW);
     assert_int_equal(bb_entry_ends(&back), 1750000000);
+
+    /* an access type out of its range is bytes it did not write */
+    buf[4 + 32 + 7] = 4;
+    assert_int_equal(bb_entry_unpack(buf, n, &back), -1);
+    buf[4 + 32 + 7] = BB_ACCESS_ONE_TIME;
 
     /* every byte cut or added is refused */
     assert_int_equal(bb_entry_unpack(buf, n - 1, &back), -1);
