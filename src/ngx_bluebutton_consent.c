@@ -153,7 +153,7 @@ bb_grant_parse(const char *json, size_t len, bb_grant_t *grant,
     const char **err)
 {
     int                 i;
-    const char         *name;
+    char                type[sizeof("RESEARCH_STUDY") + 1];
     bb_record_member_t  m[BB_GRANT_MEMBERS];
 
     memset(grant, 0, sizeof(bb_grant_t));
@@ -187,14 +187,11 @@ bb_grant_parse(const char *json, size_t len, bb_grant_t *grant,
     /* passed to the backend as the Blue Button server does; a name it
      * does not know is not passed on, and decides nothing */
 
-    if (m[BB_GRANT_DATA_ACCESS_TYPE].type == BB_RECORD_STRING) {
+    if (bb_record_string(&m[BB_GRANT_DATA_ACCESS_TYPE], type, sizeof(type))
+        == 1)
+    {
         for (i = BB_ACCESS_ONE_TIME; i <= BB_ACCESS_THIRTEEN_MONTH; i++) {
-            name = bb_access_name(i);
-
-            if (m[BB_GRANT_DATA_ACCESS_TYPE].len == strlen(name)
-                && memcmp(m[BB_GRANT_DATA_ACCESS_TYPE].value, name,
-                          strlen(name)) == 0)
-            {
+            if (strcmp(type, bb_access_name(i)) == 0) {
                 grant->access = i;
             }
         }

@@ -60,6 +60,12 @@ ngx_bluebutton_ctx_create(ngx_http_request_t *r,
     r->headers_in.headers = ctx->client_headers;
     r->headers_in.authorization = ctx->authorization;
 
+    if (prev->head && r->method == NGX_HTTP_GET) {
+        /* asked of a backend as GET there; the client asked HEAD */
+        r->method = NGX_HTTP_HEAD;
+        ngx_str_set(&r->method_name, "HEAD");
+    }
+
     if (prev->looked_up && ngx_bluebutton_same_token_rules(prev->conf, blcf))
     {
         ctx->reused = 1;

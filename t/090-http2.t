@@ -120,6 +120,38 @@ sub streams {
     }
 }
 
+# the backend's answers checked on every stream: each beneficiary's claim
+# by id, asked with both tokens, in one connection, gzip on the way
+sub answers {
+    my $c = h2();
+    my %want;
+    for my $i (1 .. 24) {
+        my ($token, $own) = $i % 2 ? ('tok-alice', $Alice) : ('tok-bob', $Bob);
+        my $claim = $i % 3 ? $own : ($own eq $Alice ? $Bob : $Alice);
+        my $id = $c->{start}->("/v3/fhir/ExplanationOfBenefit/$claim", $token);
+        $want{$id} = $claim eq $own ? $own : undef;
+    }
+
+    $c->{run}->(sub { keys %{ $c->{done} } == keys %want })
+        or die "only " . keys(%{ $c->{done} }) . " of " . keys(%want)
+               . " streams answered\n";
+
+    for my $id (sort { $a <=> $b } keys %want) {
+        my $r = $c->{done}{$id};
+        my $patient = $want{$id};
+        if (defined $patient) {
+            die "stream $id: $r->{status} $r->{body}\n"
+                unless $r->{status} == 200
+                       && $r->{headers}{'cache-control'} eq 'no-store'
+                       && $r->{body} =~ /"reference":"Patient\/\Q$patient\E"/;
+        } else {
+            die "stream $id: $r->{status} $r->{body}\n"
+                unless $r->{status} == 404
+                       && $r->{body} =~ /"diagnostics":"Not found."/;
+        }
+    }
+}
+
 # a stream reset while its lookup waits behind a stalled Redis
 sub reset_while_waiting {
     my $c = h2();
@@ -205,6 +237,13 @@ add_block_preprocessor(sub {
             bluebutton_fhir_answers off;
             proxy_pass http://127.0.0.1:\$TEST_NGINX_BACKEND_PORT;
         }
+
+        # checked: a backend that returns any claim by id
+        location /v3/ {
+            bluebutton on;
+            bluebutton_fhir on;
+            proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/claims/;
+        }
     }
 END
     BB::defaults($block);
@@ -215,6 +254,10 @@ END
         bluebutton_fhir on;
         bluebutton_fhir_answers off;
         proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+    location ~ ^/claims/fhir/ExplanationOfBenefit/(?<owner>[0-9-]+)$ {
+        default_type application/fhir+json;
+        return 200 '{"resourceType":"ExplanationOfBenefit","id":"c","patient":{"reference":"Patient/$owner"},"status":"active"}';
     }
 END
 
@@ -228,6 +271,7 @@ BB::token('tok-revoked', patient => '-3');
 BB::start_control(undef, streams => \&main::streams,
     reset => \&main::reset_while_waiting,
     refusals => sub { main::same_refusals() },
+    answers => \&main::answers,
     unavailable => \&main::unavailable);
 END
 });
@@ -240,6 +284,17 @@ __DATA__
 === TEST 1: 24 streams on one connection, each with its own beneficiary
 --- request
 GET /control/do/streams
+--- response_body
+ok
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 1b: each stream's answer is checked against its own token's patient
+--- request
+GET /control/do/answers
 --- response_body
 ok
 --- no_error_log

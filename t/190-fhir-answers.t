@@ -159,6 +159,14 @@ our $BackendConf = <<"END";
         rewrite ^/v./fhir/(\\w+)/([^/]+)/?\$ /\$1-\$2.json break;
         rewrite ^/v./fhir/(?<type>\\w+)/?\$ /\$type-search-\$who.json break;
     }
+    location ~ /carrier-accel\$ {
+        add_header X-Accel-Redirect /v2/fhir/ExplanationOfBenefit/carrier-1;
+        return 200 "not this";
+    }
+    location ~ /carrier-accel-bob\$ {
+        add_header X-Accel-Redirect /v2/fhir/ExplanationOfBenefit/carrier-2;
+        return 200 "not this";
+    }
     location /encoded/ {
         add_header Content-Encoding gzip;
         try_files /ExplanationOfBenefit-carrier-1.json =404;
@@ -719,6 +727,20 @@ prematurely closed
 ["GET /v2/fhir/ExplanationOfBenefit/carrier-1", "GET /v2/fhir/ExplanationOfBenefit/carrier-2"]
 --- error_code eval
 [200, 404]
+
+
+
+=== TEST 31b: X-Accel-Redirect from the backend: the claim it names is checked, and a HEAD stays a HEAD
+--- request eval
+["HEAD /v2/fhir/ExplanationOfBenefit/carrier-accel", "GET /v2/fhir/ExplanationOfBenefit/carrier-accel",
+ "GET /v2/fhir/ExplanationOfBenefit/carrier-accel-bob"]
+--- error_code eval
+[200, 200, 404]
+--- response_headers eval
+["Content-Length: $::Size", "Content-Length: $::Size", ""]
+--- response_body eval
+["", $::Eob1,
+ qq({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found","diagnostics":"Not found."}]}\n)]
 
 
 

@@ -80,6 +80,16 @@ reference_grant(const char *json, size_t len, bb_grant_t *grant)
           && (d == NULL || json_is_string(d)))
          ? 0 : -1;
 
+    if (rc == 0 && d != NULL) {
+        grant->access =
+            strcmp(json_string_value(d), "ONE_TIME") == 0 ? BB_ACCESS_ONE_TIME
+            : strcmp(json_string_value(d), "RESEARCH_STUDY") == 0
+              ? BB_ACCESS_RESEARCH_STUDY
+            : strcmp(json_string_value(d), "THIRTEEN_MONTH") == 0
+              ? BB_ACCESS_THIRTEEN_MONTH
+            : BB_ACCESS_UNKNOWN;
+    }
+
     json_decref(obj);
 
     return rc;
