@@ -149,6 +149,9 @@ our $BackendConf = <<"END";
         if (\$http_x_status = 400) {
             return 400 '{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"invalid","diagnostics":"bad request at gov.cms.bfd"}]}';
         }
+        if (\$http_x_status = 203) {
+            return 203 '{"resourceType":"ExplanationOfBenefit","id":"c","patient":{"reference":"Patient/$Alice"}}';
+        }
         if (\$http_x_status = 206) {
             return 206 '{"resourceType":"ExplanationOfBenefit"';
         }
@@ -377,25 +380,27 @@ answer refused
 
 
 
-=== TEST 13: the backend's errors as the Blue Button server maps them, never its body
+=== TEST 13: the backend's errors as the Blue Button server maps them, never its body; any status but 200 is one, a bound body or not
 --- request eval
-[("GET /v2/fhir/ExplanationOfBenefit/carrier-1") x 5]
+[("GET /v2/fhir/ExplanationOfBenefit/carrier-1") x 6]
 --- more_headers eval
 ["Authorization: Bearer tok\nX-Status: 500",
  "Authorization: Bearer tok\nX-Status: 302",
  "Authorization: Bearer tok\nX-Status: 400",
  "Authorization: Bearer tok\nX-Answer: none-such",
- "Authorization: Bearer tok\nX-Status: 304"]
+ "Authorization: Bearer tok\nX-Status: 304",
+ "Authorization: Bearer tok\nX-Status: 203"]
 --- error_code eval
-[502, 502, 400, 404, 502]
+[502, 502, 400, 404, 502, 502]
 --- response_body eval
 [qq({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"exception","diagnostics":"A failure occurred contacting the upstream server"}]}\n),
  qq({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"exception","diagnostics":"A failure occurred contacting the upstream server"}]}\n),
  qq({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"invalid","diagnostics":"An error occurred contacting the upstream server"}]}\n),
  qq({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found","diagnostics":"Not found."}]}\n),
+ qq({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"exception","diagnostics":"A failure occurred contacting the upstream server"}]}\n),
  qq({"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"exception","diagnostics":"A failure occurred contacting the upstream server"}]}\n)]
 --- response_headers eval
-[("!Location\n!X-Backend-Saw\nCache-Control: no-store\nX-Verdict: backend_error") x 5]
+[("!Location\n!X-Backend-Saw\nCache-Control: no-store\nX-Verdict: backend_error") x 6]
 
 
 
