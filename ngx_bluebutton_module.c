@@ -843,7 +843,7 @@ ngx_bluebutton_decide(ngx_http_request_t *r, ngx_bluebutton_loc_conf_t *blcf,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_bluebutton_answer_expect(r, blcf, ctx);
+    ngx_bluebutton_answer_expect(blcf, ctx);
 
     rc = ngx_bluebutton_route_profile(r, ctx);
 

@@ -105,8 +105,8 @@ static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
 
 void
-ngx_bluebutton_answer_expect(ngx_http_request_t *r,
-    ngx_bluebutton_loc_conf_t *blcf, ngx_bluebutton_ctx_t *ctx)
+ngx_bluebutton_answer_expect(ngx_bluebutton_loc_conf_t *blcf,
+    ngx_bluebutton_ctx_t *ctx)
 {
     ctx->answer_checked = blcf->fhir && blcf->answers && ctx->routed
                           && (ctx->route.kind == BB_FHIR_READ
@@ -413,7 +413,6 @@ ngx_bluebutton_answer_send(ngx_http_request_t *r, ngx_bluebutton_ctx_t *ctx,
                    "bound to patient \"%s\"", a->size, a->check.checked,
                    ctx->token->patient);
 
-    r->headers_out.content_length_n = a->size;
     ngx_http_clear_content_length(r);
     r->headers_out.content_length_n = a->size;
 

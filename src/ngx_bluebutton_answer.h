@@ -27,8 +27,8 @@ char *ngx_bluebutton_answer_merge(ngx_conf_t *cf,
     ngx_bluebutton_loc_conf_t *prev, ngx_bluebutton_loc_conf_t *conf);
 
 /* Whether ctx's answer will be checked: set once the request is allowed. */
-void ngx_bluebutton_answer_expect(ngx_http_request_t *r,
-    ngx_bluebutton_loc_conf_t *blcf, ngx_bluebutton_ctx_t *ctx);
+void ngx_bluebutton_answer_expect(ngx_bluebutton_loc_conf_t *blcf,
+    ngx_bluebutton_ctx_t *ctx);
 
 /* $bluebutton_answer: the verdict's name, "" before one is made. */
 const char *ngx_bluebutton_answer_name(ngx_bluebutton_ctx_t *ctx);
