@@ -553,7 +553,8 @@ ngx_bluebutton_handler(ngx_http_request_t *r)
         return ngx_bluebutton_refuse(r, ctx);
     }
 
-    if (ngx_bluebutton_token_hash(ctx, &token) != NGX_OK) {
+    if (ngx_bluebutton_token_hash(ctx, &token, r->connection->log) != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 

@@ -14,6 +14,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/ecdsa.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rsa.h>
@@ -65,6 +66,9 @@ static const bb_jwt_alg_t *bb_jwt_alg(const char *name, size_t len);
 static EVP_MD *bb_jwt_md(const char *name);
 static const bb_key_t *bb_jwt_key(const bb_keyset_t *keys,
     const bb_jwt_alg_t *alg, const char *kid, int has_kid, const char **why);
+static int bb_jwt_signature_check(const bb_jwt_alg_t *alg,
+    const bb_key_t *key, const unsigned char *data, size_t len,
+    const unsigned char *sig, size_t siglen);
 static int bb_jwt_signature_ok(const bb_jwt_alg_t *alg, const bb_key_t *key,
     const unsigned char *data, size_t len, const unsigned char *sig,
     size_t siglen);
@@ -503,6 +507,26 @@ bb_jwt_key(const bb_keyset_t *keys, const bb_jwt_alg_t *alg,
 
 static int
 bb_jwt_signature_ok(const bb_jwt_alg_t *alg, const bb_key_t *key,
+    const unsigned char *data, size_t len, const unsigned char *sig,
+    size_t siglen)
+{
+    int  ok;
+
+    ok = bb_jwt_signature_check(alg, key, data, len, sig, siglen);
+
+    /*
+     * A refused signature leaves OpenSSL's reasons in the thread's error
+     * queue: the worker's next TLS call, on any connection, would take
+     * them for its own and log an alert.
+     */
+    ERR_clear_error();
+
+    return ok;
+}
+
+
+static int
+bb_jwt_signature_check(const bb_jwt_alg_t *alg, const bb_key_t *key,
     const unsigned char *data, size_t len, const unsigned char *sig,
     size_t siglen)
 {

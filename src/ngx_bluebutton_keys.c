@@ -14,6 +14,7 @@
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
@@ -26,6 +27,8 @@
 #define BB_JWK_FIELD_MAX  1024       /* an 8192-bit modulus, decoded */
 
 
+static int bb_keyset_read(const char *text, size_t len, bb_keyset_t *set,
+    char *err, size_t errlen);
 static int bb_jwk_parse(json_t *jwk, bb_key_t *key, char *err,
     size_t errlen);
 static long bb_jwk_bytes(json_t *jwk, const char *name, unsigned char *out,
@@ -41,6 +44,25 @@ static int bb_contains(const char *text, size_t len, const char *what);
 
 int
 bb_keyset_parse(const char *text, size_t len, bb_keyset_t *set, char *err,
+    size_t errlen)
+{
+    int  rc;
+
+    rc = bb_keyset_read(text, len, set, err, errlen);
+
+    /*
+     * Reading PEM ends on an error by design (no further key), and a key
+     * refused leaves OpenSSL's reasons: a key set fetched by a worker must
+     * leave nothing queued for the worker's next TLS call to report.
+     */
+    ERR_clear_error();
+
+    return rc;
+}
+
+
+static int
+bb_keyset_read(const char *text, size_t len, bb_keyset_t *set, char *err,
     size_t errlen)
 {
     size_t       i, j;

@@ -110,8 +110,8 @@ ngx_bluebutton_lookup_init(ngx_conf_t *cf)
     EVP_MD_free(sha1);
 
     if (!ok) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "bluebutton: SHA-1 is not available");
+        ngx_ssl_error(NGX_LOG_EMERG, cf->log, 0,
+                      "bluebutton: SHA-1 is not available");
         return NGX_ERROR;
     }
 

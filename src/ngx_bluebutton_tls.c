@@ -268,6 +268,8 @@ ngx_bluebutton_tls_verify(ngx_bluebutton_tls_conf_t *tls, ngx_connection_t *c,
     }
 
     if (!ok) {
+        /* a name that does not match may leave OpenSSL's reasons queued */
+        ERR_clear_error();
         ngx_snprintf(err, len, "certificate does not match \"%V\"%Z", name);
         return NGX_ERROR;
     }

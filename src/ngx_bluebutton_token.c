@@ -32,7 +32,7 @@ ngx_bluebutton_token_init(ngx_log_t *log)
         ngx_bluebutton_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 
         if (ngx_bluebutton_sha256 == NULL) {
-            ngx_log_error(NGX_LOG_EMERG, log, 0,
+            ngx_ssl_error(NGX_LOG_EMERG, log, 0,
                           "bluebutton: SHA-256 is not available");
             return NGX_ERROR;
         }
@@ -42,7 +42,7 @@ ngx_bluebutton_token_init(ngx_log_t *log)
         ngx_bluebutton_sha256_ctx = EVP_MD_CTX_new();
 
         if (ngx_bluebutton_sha256_ctx == NULL) {
-            ngx_log_error(NGX_LOG_EMERG, log, 0,
+            ngx_ssl_error(NGX_LOG_EMERG, log, 0,
                           "bluebutton: EVP_MD_CTX_new() failed");
             return NGX_ERROR;
         }
@@ -213,7 +213,8 @@ ngx_bluebutton_b64token(u_char *p, size_t len, ngx_uint_t *jwt)
 
 
 ngx_int_t
-ngx_bluebutton_token_hash(ngx_bluebutton_ctx_t *ctx, ngx_str_t *token)
+ngx_bluebutton_token_hash(ngx_bluebutton_ctx_t *ctx, ngx_str_t *token,
+    ngx_log_t *log)
 {
     u_char        md[EVP_MAX_MD_SIZE];
     unsigned int  n;
@@ -226,6 +227,9 @@ ngx_bluebutton_token_hash(ngx_bluebutton_ctx_t *ctx, ngx_str_t *token)
            != 1
         || EVP_DigestFinal_ex(ngx_bluebutton_sha256_ctx, md, &n) != 1)
     {
+        /* logged and drained: never left for the next TLS call */
+        ngx_ssl_error(NGX_LOG_ALERT, log, 0,
+                      "bluebutton: SHA-256 of the token failed");
         return NGX_ERROR;
     }
 

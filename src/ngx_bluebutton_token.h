@@ -35,8 +35,9 @@ bb_decision_t ngx_bluebutton_token_get(ngx_http_request_t *r,
  */
 ngx_int_t ngx_bluebutton_token_text(ngx_table_elt_t *h, ngx_str_t *token);
 
+/* The token's SHA-256 in hex, into ctx->token_hash. */
 ngx_int_t ngx_bluebutton_token_hash(ngx_bluebutton_ctx_t *ctx,
-    ngx_str_t *token);
+    ngx_str_t *token, ngx_log_t *log);
 
 
 #endif /* _NGX_BLUEBUTTON_TOKEN_H_INCLUDED_ */

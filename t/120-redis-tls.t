@@ -19,6 +19,9 @@ check_accum_error_log();
 # the certificates must exist before the first nginx reads them
 BB::tls_files();
 
+# the keys that forged tokens name, for the error-queue blocks
+BB::jwks('jwks-tls.json', BB::jwk('rsa1'), BB::jwk('ec256'));
+
 add_block_preprocessor(sub {
     my $block = shift;
 
@@ -438,3 +441,80 @@ backend GET /p patient=[patientId:-20140000008325] client=[app-1] app=[] authori
 --- no_error_log eval
 [qr/\[error\] .*temporarily_unavailable/, qr/\[error\] .*is not trusted/,
  qr/\[error\] .*TLS handshake/]
+
+
+
+=== TEST 21: forged signatures leave no OpenSSL error for the next TLS read from Redis
+--- init
+BB::start_tls_redis(1990, 1993);
+{ local $BB::Port = 1990; BB::consent('tok'); }
+--- http_config
+    bluebutton_redis 127.0.0.1:1993;
+    bluebutton_redis_ssl on;
+    bluebutton_redis_ssl_trusted_certificate $TEST_NGINX_REDIS_DIR/tls/ca.crt;
+    bluebutton_redis_ssl_name redis.test;
+--- config
+    location /p {
+        bluebutton on;
+        bluebutton_jwt_keys $TEST_NGINX_KEYS_DIR/jwks-tls.json;
+        bluebutton_jwt_algorithms RS256 PS256 ES256;
+        add_header X-Verdict $bluebutton_decision always;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+--- pipelined_requests eval
+["GET /p", "GET /p", "GET /p", "GET /p"]
+--- more_headers eval
+["Authorization: Bearer " . BB::forged(alg => 'RS256', key => 'rsa1', kid => 'rsa1'),
+ "Authorization: Bearer " . BB::forged(alg => 'PS256', key => 'rsa1', kid => 'rsa1'),
+ "Authorization: Bearer " . BB::forged(alg => 'ES256', key => 'ec256', kid => 'ec256'),
+ "Authorization: Bearer tok"]
+--- error_code eval
+[401, 401, 401, 200]
+--- response_headers eval
+["X-Verdict: invalid_token", "X-Verdict: invalid_token",
+ "X-Verdict: invalid_token", "X-Verdict: allow"]
+--- no_error_log eval
+[qr/stale global SSL error/, qr/\[alert\]/, qr/\[error\] .*TLS handshake/]
+
+
+
+=== TEST 22: forged signatures leave no OpenSSL error for the worker's next TLS handshake, as client and as server
+--- init
+BB::start_tls_redis(1990, 1993);
+{ local $BB::Port = 1990; BB::consent('tok'); }
+--- http_config
+    bluebutton_redis 127.0.0.1:1990;
+
+    server {
+        listen 127.0.0.1:$TEST_NGINX_H2_PORT ssl;
+        ssl_certificate $TEST_NGINX_REDIS_DIR/tls/server.crt;
+        ssl_certificate_key $TEST_NGINX_REDIS_DIR/tls/server.key;
+
+        location / {
+            return 200 "tls\n";
+        }
+    }
+--- config
+    location /p {
+        bluebutton on;
+        bluebutton_jwt_keys $TEST_NGINX_KEYS_DIR/jwks-tls.json;
+        bluebutton_jwt_algorithms RS256 PS256 ES256;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+
+    location /tls {
+        proxy_pass https://127.0.0.1:$TEST_NGINX_H2_PORT;
+    }
+--- pipelined_requests eval
+["GET /p", "GET /p", "GET /p", "GET /tls"]
+--- more_headers eval
+["Authorization: Bearer " . BB::forged(alg => 'RS256', key => 'rsa1', kid => 'rsa1'),
+ "Authorization: Bearer " . BB::forged(alg => 'PS256', key => 'rsa1', kid => 'rsa1'),
+ "Authorization: Bearer " . BB::forged(alg => 'ES256', key => 'ec256', kid => 'ec256'),
+ ""]
+--- error_code eval
+[401, 401, 401, 200]
+--- response_body eval
+[qr/invalid_token/, qr/invalid_token/, qr/invalid_token/, "tls\n"]
+--- no_error_log eval
+[qr/stale global SSL error/, qr/\[alert\]/]

@@ -316,6 +316,18 @@ sub jwt {
     return "$input." . b64url(sign($alg, $o{key}, $input));
 }
 
+# a token whose signature is all 0xff bytes of the right length: a value
+# over the RSA modulus or the curve's order, which OpenSSL refuses with an
+# error of its own rather than a plain mismatch
+sub forged {
+    my (%o) = @_;
+    my ($input) = jwt(%o) =~ /^([^.]+\.[^.]+)\./;
+    my $len = { RS256 => 256, PS256 => 256, ES256 => 64 }->{$o{alg}}
+        or die "forged: no length for $o{alg}\n";
+
+    return "$input." . b64url("\xff" x $len);
+}
+
 sub sign {
     my ($alg, $key, $input) = @_;
     my $dir = keys_dir();

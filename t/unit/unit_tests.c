@@ -39,7 +39,9 @@
 
 #include <stdio.h>
 #include <openssl/evp.h>
+#include <openssl/err.h>
 #include <openssl/hmac.h>
+#include <openssl/pem.h>
 
 
 static int
@@ -975,6 +977,74 @@ test_jwt(void **state)
     assert_false(bb_jwt_looks_like("a.b.c+", 6));
 
     bb_keyset_free(&set);
+}
+
+
+/*
+ * Whatever OpenSSL refuses while keys are read or signatures checked is
+ * drained before the call returns: the worker's next TLS call would
+ * otherwise report it as its own.
+ */
+static void
+test_openssl_errors_drained(void **state)
+{
+    int              rc;
+    BIO             *bio;
+    char             pem[1024], err[256], token[512], sig[128];
+    long             len;
+    EVP_PKEY        *pkey;
+    bb_token_t       t;
+    bb_keyset_t      set;
+    const char      *why, *jwks;
+    unsigned char    ff[64];
+    bb_jwt_policy_t  policy;
+
+    (void) state;
+
+    pkey = EVP_EC_gen("P-256");
+    assert_non_null(pkey);
+    bio = BIO_new(BIO_s_mem());
+    assert_int_equal(PEM_write_bio_PUBKEY(bio, pkey), 1);
+    len = BIO_read(bio, pem, sizeof(pem) - 1);
+    assert_true(len > 0);
+    pem[len] = '\0';
+    BIO_free(bio);
+    EVP_PKEY_free(pkey);
+
+    /* reading PEM ends on "no start line", each time */
+    ERR_clear_error();
+    memset(&set, 0, sizeof(set));
+    assert_int_equal(bb_keyset_parse(pem, strlen(pem), &set, err,
+                                     sizeof(err)), 0);
+    assert_int_equal(ERR_peek_error(), 0);
+
+    /* r and s over the curve's order: ECDSA refuses them with an error */
+    memset(ff, 0xff, sizeof(ff));
+    b64url((const unsigned char *) "{\"alg\":\"ES256\"}", 15, token);
+    strcat(token, ".");
+    b64url((const unsigned char *) "{\"exp\":2000}", 12,
+           token + strlen(token));
+    b64url(ff, sizeof(ff), sig);
+    strcat(token, ".");
+    strcat(token, sig);
+
+    policy.algorithms = BB_ALG_ES256;
+    policy.leeway = 0;
+    policy.issuer = NULL;
+    policy.audience = NULL;
+
+    rc = bb_jwt_verify(token, strlen(token), &set, &policy, 1000, &t, &why);
+    assert_int_equal(rc, BB_DECISION_INVALID_TOKEN);
+    assert_int_equal(ERR_peek_error(), 0);
+    bb_keyset_free(&set);
+
+    /* a point off the curve: the key is refused, and nothing is left */
+    jwks = "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\","
+           "\"x\":\"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE\","
+           "\"y\":\"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE\"}]}";
+    assert_int_equal(bb_keyset_parse(jwks, strlen(jwks), &set, err,
+                                     sizeof(err)), -1);
+    assert_int_equal(ERR_peek_error(), 0);
 }
 
 
@@ -2015,6 +2085,7 @@ main(void)
         cmocka_unit_test(test_base64url),
         cmocka_unit_test(test_jwt),
         cmocka_unit_test(test_keys_refused),
+        cmocka_unit_test(test_openssl_errors_drained),
         cmocka_unit_test(test_entry),
         cmocka_unit_test(test_failover),
         cmocka_unit_test(test_resp),
