@@ -21,6 +21,7 @@
 #include "ngx_bluebutton_metrics.h"
 #include "ngx_bluebutton_version.h"
 #include "ngx_bluebutton_cache.h"     /* its statuses, counted here */
+#include "ngx_bluebutton_resp.h"      /* the reply bounds, by name */
 
 
 /* what the cache zones hold, asked of the cache (set by the module) */
@@ -49,6 +50,7 @@ typedef struct {
     ngx_atomic_t                  cache[NGX_BLUEBUTTON_CACHE_STATUSES];
     ngx_atomic_t                  cache_events[NGX_BLUEBUTTON_CACHE_EVENTS];
     ngx_atomic_t                  answers[NGX_BLUEBUTTON_ANSWER_VERDICTS];
+    ngx_atomic_t                  redis_refused[BB_RESP_REASONS];
 } ngx_bluebutton_metrics_t;
 
 
@@ -150,6 +152,9 @@ static ngx_bluebutton_family_t  ngx_bluebutton_families[] = {
     { ngx_string("bluebutton_answers_total"),
       ngx_string("Backend answers checked against the token's patient, by "
                  "verdict.") },
+    { ngx_string("bluebutton_redis_replies_refused_total"),
+      ngx_string("Redis replies refused unread for breaking a bound, by "
+                 "reason; each closed its connection.") },
     { ngx_string("bluebutton_build_info"),
       ngx_string("The module's version, as a label; always 1.") }
 };
@@ -244,6 +249,18 @@ ngx_bluebutton_metrics_answer_name(ngx_uint_t verdict)
 {
     return verdict < NGX_BLUEBUTTON_ANSWER_VERDICTS
            ? ngx_bluebutton_answer_names[verdict] : "";
+}
+
+
+void
+ngx_bluebutton_metrics_redis_refused(ngx_uint_t reason)
+{
+    if (ngx_bluebutton_metrics && reason > BB_RESP_ACCEPTED
+        && reason < BB_RESP_REASONS)
+    {
+        (void) ngx_atomic_fetch_add(
+                   &ngx_bluebutton_metrics->redis_refused[reason], 1);
+    }
 }
 
 
@@ -533,6 +550,15 @@ ngx_bluebutton_metrics_text(u_char *p, u_char *last,
 
     f++;
 
+    p = ngx_bluebutton_metrics_family(p, last, f, "counter");
+
+    for (i = BB_RESP_ACCEPTED + 1; i < BB_RESP_REASONS; i++) {
+        p = ngx_slprintf(p, last, "%V{reason=\"%s\"} %uA\n", &f->name,
+                         bb_resp_reason_name(i), m->redis_refused[i]);
+    }
+
+    f++;
+
     p = ngx_bluebutton_metrics_family(p, last, f, "gauge");
     p = ngx_slprintf(p, last, "%V{version=\"%s\"} 1\n", &f->name,
                      NGX_BLUEBUTTON_VERSION);
@@ -605,8 +631,16 @@ ngx_bluebutton_metrics_json(u_char *p, u_char *last,
                          m->redis_connections[i]);
     }
 
-    p = ngx_slprintf(p, last, "},\"reconnects\":%uA},"
-                     "\"lookup_duration_seconds\":", m->redis_reconnects);
+    p = ngx_slprintf(p, last, "},\"reconnects\":%uA,\"replies_refused\":{",
+                     m->redis_reconnects);
+
+    for (i = BB_RESP_ACCEPTED + 1; i < BB_RESP_REASONS; i++) {
+        p = ngx_slprintf(p, last, "%s\"%s\":%uA",
+                         i == BB_RESP_ACCEPTED + 1 ? "" : ",",
+                         bb_resp_reason_name(i), m->redis_refused[i]);
+    }
+
+    p = ngx_slprintf(p, last, "}},\"lookup_duration_seconds\":");
     p = ngx_bluebutton_metrics_json_histogram(p, last,
                          &m->histograms[NGX_BLUEBUTTON_LOOKUP_DURATION]);
     p = ngx_slprintf(p, last, ",\"jwt_verify_duration_seconds\":");

@@ -56,6 +56,9 @@ void ngx_bluebutton_metrics_redis_command(ngx_uint_t result);
 void ngx_bluebutton_metrics_redis_state(ngx_uint_t from, ngx_uint_t to);
 void ngx_bluebutton_metrics_redis_reconnect(void);
 
+/* a reply refused by its bound, bb_resp_reason_e */
+void ngx_bluebutton_metrics_redis_refused(ngx_uint_t reason);
+
 /* bluebutton_cache: a request's $bluebutton_cache_status, and events */
 void ngx_bluebutton_metrics_cache(ngx_uint_t status);
 void ngx_bluebutton_metrics_cache_event(ngx_uint_t event, ngx_uint_t n);

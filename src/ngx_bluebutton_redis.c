@@ -893,6 +893,8 @@ ngx_bluebutton_redis_read_handler(ngx_event_t *ev)
             level = ngx_bluebutton_redis_refusal_level(peer, "reply",
                                                        peer->resp.error);
 
+            ngx_bluebutton_metrics_redis_refused(peer->resp.reason);
+
             ngx_log_error(level, peer->log, 0,
                           "bluebutton: %s \"%V\" sent %s: the reply is not "
                           "read and the connection is closed",

@@ -49,7 +49,21 @@ const bb_resp_limits_t  bb_resp_topology_limits = {
 
 static int bb_resp_header(bb_resp_t *s);
 static int bb_resp_element_done(bb_resp_t *s);
-static int bb_resp_refuse(bb_resp_t *s, const char *what, long long n);
+static int bb_resp_refuse(bb_resp_t *s, bb_resp_reason_e reason,
+    const char *what, long long n);
+
+
+static const char  *bb_resp_reason_names[BB_RESP_REASONS] = {
+    "", "elements", "depth", "length", "size", "protocol"
+};
+
+
+const char *
+bb_resp_reason_name(bb_resp_reason_e reason)
+{
+    return (unsigned) reason < BB_RESP_REASONS ? bb_resp_reason_names[reason]
+                                               : "";
+}
 
 
 void
@@ -93,7 +107,8 @@ bb_resp_scan(bb_resp_t *s, const char *buf, size_t len)
         s->bytes++;
 
         if (s->bytes > s->limits.bytes) {
-            return bb_resp_refuse(s, "a reply larger than", s->limits.bytes);
+            return bb_resp_refuse(s, BB_RESP_REFUSED_SIZE,
+                                  "a reply larger than", s->limits.bytes);
         }
 
         switch (s->state) {
@@ -116,7 +131,8 @@ bb_resp_scan(bb_resp_t *s, const char *buf, size_t len)
                 break;
 
             default:
-                return bb_resp_refuse(s, "a reply of unknown type", -1);
+                return bb_resp_refuse(s, BB_RESP_REFUSED_PROTOCOL,
+                                      "a reply of unknown type", -1);
             }
 
             break;
@@ -137,7 +153,8 @@ bb_resp_scan(bb_resp_t *s, const char *buf, size_t len)
             s->cr = (buf[n] == '\r');
 
             if ((long long) ++s->line_len > s->limits.bulk) {
-                return bb_resp_refuse(s, "a status line longer than",
+                return bb_resp_refuse(s, BB_RESP_REFUSED_LENGTH,
+                                      "a status line longer than",
                                       s->limits.bulk);
             }
 
@@ -150,7 +167,8 @@ bb_resp_scan(bb_resp_t *s, const char *buf, size_t len)
             }
 
             if (s->line_len == sizeof(s->line) - 1) {
-                return bb_resp_refuse(s, "a malformed length", -1);
+                return bb_resp_refuse(s, BB_RESP_REFUSED_PROTOCOL,
+                                      "a malformed length", -1);
             }
 
             s->line[s->line_len++] = buf[n];
@@ -158,7 +176,8 @@ bb_resp_scan(bb_resp_t *s, const char *buf, size_t len)
 
         case BB_RESP_LENGTH_LF:
             if (buf[n] != '\n') {
-                return bb_resp_refuse(s, "a malformed length", -1);
+                return bb_resp_refuse(s, BB_RESP_REFUSED_PROTOCOL,
+                                      "a malformed length", -1);
             }
 
             if (bb_resp_header(s) != 0) {
@@ -187,12 +206,14 @@ bb_resp_header(bb_resp_t *s)
     i = negative ? 1 : 0;
 
     if (i == s->line_len || s->line_len - i > 18) {
-        return bb_resp_refuse(s, "a malformed length", -1);
+        return bb_resp_refuse(s, BB_RESP_REFUSED_PROTOCOL,
+                              "a malformed length", -1);
     }
 
     for (v = 0; i < s->line_len; i++) {
         if (s->line[i] < '0' || s->line[i] > '9') {
-            return bb_resp_refuse(s, "a malformed length", -1);
+            return bb_resp_refuse(s, BB_RESP_REFUSED_PROTOCOL,
+                                  "a malformed length", -1);
         }
 
         v = v * 10 + (s->line[i] - '0');
@@ -202,7 +223,8 @@ bb_resp_header(bb_resp_t *s)
         /* -1 alone is nil; anything else is no length at all */
 
         if (v != 1 || s->line_len != 2) {
-            return bb_resp_refuse(s, "a negative length", -1);
+            return bb_resp_refuse(s, BB_RESP_REFUSED_PROTOCOL,
+                                  "a negative length", -1);
         }
 
         s->state = BB_RESP_TYPE;
@@ -214,12 +236,13 @@ bb_resp_header(bb_resp_t *s)
 
     if (s->type == '$') {
         if (v > s->limits.bulk) {
-            return bb_resp_refuse(s, "a bulk string longer than",
-                                  s->limits.bulk);
+            return bb_resp_refuse(s, BB_RESP_REFUSED_LENGTH,
+                                  "a bulk string longer than", s->limits.bulk);
         }
 
         if (v + 2 > room) {
-            return bb_resp_refuse(s, "a bulk string larger than the "
+            return bb_resp_refuse(s, BB_RESP_REFUSED_SIZE,
+                                  "a bulk string larger than the "
                                   "reply's room of", room);
         }
 
@@ -230,12 +253,14 @@ bb_resp_header(bb_resp_t *s)
     }
 
     if (v > s->limits.elements) {
-        return bb_resp_refuse(s, "an array of more elements than",
+        return bb_resp_refuse(s, BB_RESP_REFUSED_ELEMENTS,
+                              "an array of more elements than",
                               s->limits.elements);
     }
 
     if (v > room / BB_RESP_ELEMENT_MIN) {
-        return bb_resp_refuse(s, "an array larger than the reply's room of",
+        return bb_resp_refuse(s, BB_RESP_REFUSED_SIZE,
+                              "an array larger than the reply's room of",
                               room);
     }
 
@@ -246,7 +271,8 @@ bb_resp_header(bb_resp_t *s)
     }
 
     if (s->depth == s->limits.depth) {
-        return bb_resp_refuse(s, "arrays nested deeper than",
+        return bb_resp_refuse(s, BB_RESP_REFUSED_DEPTH,
+                              "arrays nested deeper than",
                               (long long) s->limits.depth);
     }
 
@@ -275,8 +301,11 @@ bb_resp_element_done(bb_resp_t *s)
 
 
 static int
-bb_resp_refuse(bb_resp_t *s, const char *what, long long n)
+bb_resp_refuse(bb_resp_t *s, bb_resp_reason_e reason, const char *what,
+    long long n)
 {
+    s->reason = reason;
+
     if (n >= 0) {
         snprintf(s->error, sizeof(s->error), "%s %lld", what, n);
 

@@ -23,6 +23,18 @@
 #define BB_RESP_DEPTH_MAX  7
 
 
+/* which bound a refused stream broke: a metric's label */
+typedef enum {
+    BB_RESP_ACCEPTED = 0,
+    BB_RESP_REFUSED_ELEMENTS,  /* an array of more elements than allowed */
+    BB_RESP_REFUSED_DEPTH,     /* arrays nested too deep */
+    BB_RESP_REFUSED_LENGTH,    /* a bulk string or status line too long */
+    BB_RESP_REFUSED_SIZE,      /* a reply too large, or no room left in it */
+    BB_RESP_REFUSED_PROTOCOL,  /* not RESP2: an unknown type, a bad length */
+    BB_RESP_REASONS
+} bb_resp_reason_e;
+
+
 typedef struct {
     long long     elements;  /* in one array */
     long long     bulk;      /* bytes of one bulk string or status line */
@@ -42,6 +54,7 @@ typedef struct {
     long long         bytes;      /* of the reply being read */
     unsigned          depth;
     long long         left[BB_RESP_DEPTH_MAX];  /* elements to come */
+    bb_resp_reason_e  reason;
     char              error[96];  /* why the stream was refused */
 } bb_resp_t;
 
@@ -60,6 +73,9 @@ void bb_resp_init(bb_resp_t *s, const bb_resp_limits_t *limits);
  * s->error says which, and the connection must not be read further.
  */
 int bb_resp_scan(bb_resp_t *s, const char *buf, size_t len);
+
+/* "elements", "depth", "length", "size", "protocol"; "" for none */
+const char *bb_resp_reason_name(bb_resp_reason_e reason);
 
 
 #endif /* _NGX_BLUEBUTTON_RESP_H_INCLUDED_ */

@@ -112,6 +112,10 @@ sub scrape {
     $line->("bluebutton_answers_total{verdict=\"$_\"}", $c{"answer_$_"} || 0)
         for @Answers;
 
+    $family->('bluebutton_redis_replies_refused_total', 'counter');
+    $line->("bluebutton_redis_replies_refused_total{reason=\"$_\"}", 0)
+        for qw(elements depth length size protocol);
+
     $family->('bluebutton_build_info', 'gauge');
     $line->("bluebutton_build_info{version=\"$Version\"}", 1);
 
@@ -146,6 +150,9 @@ sub compare_forms {
         = $json->{redis}{connections}{$_}
         for keys %{ $json->{redis}{connections} };
     $j{bluebutton_redis_reconnects_total} = $json->{redis}{reconnects};
+    $j{"bluebutton_redis_replies_refused_total{reason=\"$_\"}"}
+        = $json->{redis}{replies_refused}{$_}
+        for keys %{ $json->{redis}{replies_refused} };
 
     for my $h (qw(lookup_duration_seconds jwt_verify_duration_seconds)) {
         my $o = $json->{$h};
@@ -272,7 +279,7 @@ Authorization: Bearer tok
 ["", "", "", "", "Content-Type: application/json"]
 --- response_body eval
 [qr/^backend/, qr/insufficient_scope/, qr/^backend/, "ok\n",
- qr/^\{"version":"\Q$::Version\E","requests":\{"allow":2,"invalid_request":0,"invalid_token":0,"token_expired":0,"token_superseded":0,"consent_revoked":0,"consent_expired":0,"insufficient_scope":1,"unavailable":0,"not_found":0,"method_not_allowed":0,"patient_mismatch":0,"bad_answer":0\},"redis":\{"commands":\{"ok":4,"error":0,"timeout":0\},"connections":\{"connected":[12],"connecting":0,"down":0\},"reconnects":0\},"lookup_duration_seconds":\{"buckets":\{"0.0001":\d+,.*"\+Inf":3\},"sum":\d+\.\d{6},"count":3\},"jwt_verify_duration_seconds":\{"buckets":\{"0.0001":0,.*"\+Inf":0\},"sum":0.000000,"count":0\},"jwt_keys_loaded":2,"config_reload_timestamp_seconds":\d{10},"cache":\{"requests":\{"hit":0,"miss":0,"expired":0,"stale":0,"bypass":0\},"entries":0,"invalidations":0,"evictions":0,"feed_losses":0\},"answers":\{"passed":0,"other_patient":0,"unbound":0,"unexpected_type":0,"duplicate":0,"not_json":0,"too_large":0,"encoded":0,"backend_error":0,"outcome":0\}\}\n\z/]
+ qr/^\{"version":"\Q$::Version\E","requests":\{"allow":2,"invalid_request":0,"invalid_token":0,"token_expired":0,"token_superseded":0,"consent_revoked":0,"consent_expired":0,"insufficient_scope":1,"unavailable":0,"not_found":0,"method_not_allowed":0,"patient_mismatch":0,"bad_answer":0\},"redis":\{"commands":\{"ok":4,"error":0,"timeout":0\},"connections":\{"connected":[12],"connecting":0,"down":0\},"reconnects":0,"replies_refused":\{"elements":0,"depth":0,"length":0,"size":0,"protocol":0\}\},"lookup_duration_seconds":\{"buckets":\{"0.0001":\d+,.*"\+Inf":3\},"sum":\d+\.\d{6},"count":3\},"jwt_verify_duration_seconds":\{"buckets":\{"0.0001":0,.*"\+Inf":0\},"sum":0.000000,"count":0\},"jwt_keys_loaded":2,"config_reload_timestamp_seconds":\d{10},"cache":\{"requests":\{"hit":0,"miss":0,"expired":0,"stale":0,"bypass":0\},"entries":0,"invalidations":0,"evictions":0,"feed_losses":0\},"answers":\{"passed":0,"other_patient":0,"unbound":0,"unexpected_type":0,"duplicate":0,"not_json":0,"too_large":0,"encoded":0,"backend_error":0,"outcome":0\}\}\n\z/]
 
 
 

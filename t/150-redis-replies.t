@@ -23,6 +23,9 @@ our $Config = <<'END';
     location /open {
         return 200 "open\n";
     }
+    location /metrics {
+        bluebutton_status;
+    }
 END
 
 our $Http = <<'END';
@@ -33,7 +36,7 @@ END
 # a stand-in that answers whatever it is asked with $reply and then holds
 # the connection, as a server in the middle of a reply would
 sub bomb {
-    my ($reply) = @_;
+    my ($reply, $reason) = @_;
 
     BB::serve(1989, sub {
         my ($c) = @_;
@@ -42,7 +45,7 @@ sub bomb {
         sleep 1;
     });
 
-    BB::start_control(undef, measure => sub { measure($reply) });
+    BB::start_control(undef, measure => sub { measure($reply, $reason) });
 }
 
 sub worker_pid {
@@ -63,9 +66,18 @@ sub rss_kib {
     die "no VmRSS for $pid\n";
 }
 
-# /p with a token while /open is asked once the lookup is under way
+# bluebutton_redis_replies_refused_total, by reason
+sub refused {
+    my $r = BB::http_get('/metrics');
+    die "metrics: $r->{status}\n" unless $r->{status} == 200;
+    return { $r->{body} =~ /^bluebutton_redis_replies_refused_total\{reason="(\w+)"\} (\d+)$/mg };
+}
+
+# /p with a token while /open is asked once the lookup is under way; the
+# refusal counted once, under its reason and no other
 sub measure {
-    my ($reply) = @_;
+    my ($reply, $reason) = @_;
+    my $refused = refused();
     my $port = $ENV{TEST_NGINX_SERVER_PORT} || 1984;
     my $pid = worker_pid();
     my $before = rss_kib($pid);
@@ -101,6 +113,13 @@ sub measure {
         if $open->{status} != 200 || $open_ms > 500;
     die "the worker grew from $before to $after KiB\n"
         if $after > $before + 8192;
+
+    my $now = refused();
+    for (qw(elements depth length size protocol)) {
+        my $n = ($now->{$_} // -1) - ($refused->{$_} // 0);
+        die "refused{reason=\"$_\"} went up by $n\n"
+            if $n != ($_ eq $reason ? 1 : 0);
+    }
 }
 
 add_block_preprocessor(sub {
@@ -118,7 +137,7 @@ __DATA__
 
 === TEST 1: an array of 200,000,000 elements announced in 13 bytes
 --- init
-main::bomb("*200000000\r\n");
+main::bomb("*200000000\r\n", 'elements');
 --- request
 GET /control/do/measure
 --- response_body
@@ -131,7 +150,7 @@ bluebutton: redis "127.0.0.1:1989" sent an array of more elements than 1024: the
 
 === TEST 2: an array of 2,000,000,000 elements
 --- init
-main::bomb("*2000000000\r\n");
+main::bomb("*2000000000\r\n", 'elements');
 --- request
 GET /control/do/measure
 --- response_body
@@ -144,7 +163,7 @@ sent an array of more elements than 1024
 
 === TEST 3: a negative length that is not nil is no reply at all: 503, not 401
 --- init
-main::bomb("\$-7\r\n");
+main::bomb("\$-7\r\n", 'protocol');
 --- request
 GET /control/do/measure
 --- response_body
@@ -157,7 +176,7 @@ sent a negative length
 
 === TEST 4: arrays nested deeper than a lookup's reply ever is
 --- init
-main::bomb("*1\r\n*1\r\n*1\r\n*1\r\n");
+main::bomb("*1\r\n*1\r\n*1\r\n*1\r\n", 'depth');
 --- request
 GET /control/do/measure
 --- response_body
@@ -170,7 +189,7 @@ sent arrays nested deeper than 3
 
 === TEST 5: a bulk string longer than any record
 --- init
-main::bomb("*2\r\n\$2097152\r\n");
+main::bomb("*2\r\n\$2097152\r\n", 'length');
 --- request
 GET /control/do/measure
 --- response_body
@@ -183,7 +202,7 @@ sent a bulk string longer than 1048576
 
 === TEST 6: an array header that is not a number
 --- init
-main::bomb("*12x\r\n");
+main::bomb("*12x\r\n", 'protocol');
 --- request
 GET /control/do/measure
 --- response_body

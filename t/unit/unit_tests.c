@@ -1320,6 +1320,8 @@ test_resp(void **state)
 
     /* what Redis answers the gateway */
     assert_int_equal(RESP(cmd, "+OK\r\n", &s), 0);
+    assert_int_equal(s.reason, BB_RESP_ACCEPTED);
+    assert_string_equal(bb_resp_reason_name(s.reason), "");
     assert_int_equal(RESP(cmd, "-NOSCRIPT No matching script\r\n", &s), 0);
     assert_int_equal(RESP(cmd, ":42\r\n", &s), 0);
     assert_int_equal(RESP(cmd, "$-1\r\n*-1\r\n*0\r\n$0\r\n\r\n", &s), 0);
@@ -1342,18 +1344,22 @@ test_resp(void **state)
     /* the 13 bytes that froze a worker, and their kin */
     assert_int_equal(RESP(cmd, "*200000000\r\n", &s), -1);
     assert_string_equal(s.error, "an array of more elements than 1024");
+    assert_int_equal(s.reason, BB_RESP_REFUSED_ELEMENTS);
+    assert_string_equal(bb_resp_reason_name(s.reason), "elements");
     assert_int_equal(RESP(sub, "*2000000000\r\n", &s), -1);
     assert_string_equal(s.error, "an array of more elements than 262144");
     assert_int_equal(RESP(cmd, "*1025\r\n", &s), -1);
     assert_int_equal(RESP(cmd, "*1024\r\n", &s), 0);
     assert_int_equal(RESP(cmd, "*1\r\n*1\r\n*1\r\n*1\r\n", &s), -1);
     assert_string_equal(s.error, "arrays nested deeper than 3");
+    assert_string_equal(bb_resp_reason_name(s.reason), "depth");
     assert_int_equal(RESP(sub, "*1\r\n*1\r\n*1\r\n*1\r\n", &s), -1);
     assert_int_equal(RESP(sub, "*3\r\n$6\r\nmaster\r\n:1\r\n"
                                "*1\r\n*3\r\n$9\r\n127.0.0.1\r\n"
                                "$4\r\n9001\r\n$1\r\n1\r\n", &s), 0);
     assert_int_equal(RESP(cmd, "$1048577\r\n", &s), -1);
     assert_string_equal(s.error, "a bulk string longer than 1048576");
+    assert_string_equal(bb_resp_reason_name(s.reason), "length");
     assert_int_equal(RESP(cmd, "$1048576\r\n", &s), 0);
     assert_int_equal(RESP(cmd, "$9223372036854775807\r\n", &s), -1);
     assert_string_equal(s.error, "a malformed length");
@@ -1361,6 +1367,7 @@ test_resp(void **state)
     /* lengths that are none */
     assert_int_equal(RESP(cmd, "$-7\r\n", &s), -1);
     assert_string_equal(s.error, "a negative length");
+    assert_string_equal(bb_resp_reason_name(s.reason), "protocol");
     assert_int_equal(RESP(cmd, "*-2\r\n", &s), -1);
     assert_int_equal(RESP(cmd, "$-01\r\n", &s), -1);
     assert_int_equal(RESP(cmd, "$\r\n", &s), -1);
@@ -1370,6 +1377,7 @@ test_resp(void **state)
     assert_int_equal(RESP(cmd, "$+1\r\n", &s), -1);
     assert_int_equal(RESP(cmd, "%1\r\n", &s), -1);
     assert_string_equal(s.error, "a reply of unknown type");
+    assert_string_equal(bb_resp_reason_name(s.reason), "protocol");
 
     /* the reply's bytes: counted across its elements, reset after it */
     bb_resp_init(&s, cmd);
@@ -1377,6 +1385,7 @@ test_resp(void **state)
     assert_int_equal(bb_resp_scan(&s, "*20\r\n", 5), -1);
     assert_string_equal(s.error,
                         "an array larger than the reply's room of 27");
+    assert_string_equal(bb_resp_reason_name(s.reason), "size");
     bb_resp_init(&s, cmd);
     s.limits.bytes = 32;
     assert_int_equal(bb_resp_scan(&s, "*2\r\n$30\r\n", 9), -1);
@@ -1390,6 +1399,7 @@ test_resp(void **state)
     big[0] = '+';
     assert_int_equal(bb_resp_scan(&s, big, sizeof(big)), -1);
     assert_string_equal(s.error, "a reply larger than 32");
+    assert_string_equal(bb_resp_reason_name(s.reason), "size");
 
     /* once refused, refused */
     assert_int_equal(bb_resp_scan(&s, "+OK\r\n", 5), -1);
