@@ -570,6 +570,7 @@ ngx_bluebutton_handler(ngx_http_request_t *r)
     keys = NULL;
     is = NULL;
     ctx->cache_policy = 0;
+    ctx->jwt_leeway = 0;
 
     if (jwt) {
         is = ngx_bluebutton_issuer_pick(blcf, &token);
@@ -584,6 +585,7 @@ ngx_bluebutton_handler(ngx_http_request_t *r)
         }
 
         ctx->cache_policy = is->policy;
+        ctx->jwt_leeway = is->leeway;
         keys = is->keys;
     }
 
@@ -616,7 +618,7 @@ ngx_bluebutton_handler(ngx_http_request_t *r)
         ctx->jwt = jwt;
         ctx->token = ctx->entry->found ? &ctx->entry->token : NULL;
         ctx->decision = bb_entry_decide(ctx->entry, (long long) ngx_time(),
-                                        jwt ? blcf->jwt_leeway : 0,
+                                        ctx->jwt_leeway,
                                         &ctx->why);
 
         return ngx_bluebutton_decide(r, blcf, ctx);
@@ -881,7 +883,7 @@ ngx_bluebutton_stale(ngx_http_request_t *r, ngx_bluebutton_loc_conf_t *blcf,
     }
 
     decision = bb_entry_decide(ctx->stale, (long long) ngx_time(),
-                               ctx->jwt ? blcf->jwt_leeway : 0, &why);
+                               ctx->jwt ? ctx->jwt_leeway : 0, &why);
 
     if (decision != BB_DECISION_ALLOW) {
         return;
@@ -945,7 +947,7 @@ ngx_bluebutton_jwt_check(ngx_http_request_t *r,
     t = &e->token;
 
     policy.algorithms = is->algorithms;
-    policy.leeway = blcf->jwt_leeway;
+    policy.leeway = is->leeway;
     policy.issuer = is->iss.len ? (const char *) is->iss.data : NULL;
     policy.audience = is->audience.len
                       ? (const char *) is->audience.data : NULL;

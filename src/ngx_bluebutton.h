@@ -128,6 +128,7 @@ struct ngx_bluebutton_ctx_s {
     bb_entry_t                   *entry;     /* what Redis said of it */
     bb_entry_t                   *stale;     /* for bluebutton_stale_if_error */
     ngx_msec_t                    stale_age;
+    time_t                        jwt_leeway; /* the JWT's issuer's, or 0 */
     ngx_uint_t                    cache_status;
     uint32_t                      cache_policy;
     ngx_atomic_uint_t             fill_seq;

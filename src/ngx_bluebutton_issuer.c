@@ -24,8 +24,7 @@ static bb_keyset_t *ngx_bluebutton_issuer_read_keys(ngx_conf_t *cf,
 static void ngx_bluebutton_issuer_keys_cleanup(void *data);
 static ngx_int_t ngx_bluebutton_issuer_algorithm(ngx_conf_t *cf,
     ngx_str_t *what, u_char *name, size_t len, ngx_uint_t *bits);
-static uint32_t ngx_bluebutton_issuer_policy(ngx_bluebutton_issuer_t *is,
-    time_t leeway);
+static uint32_t ngx_bluebutton_issuer_policy(ngx_bluebutton_issuer_t *is);
 static ngx_uint_t ngx_bluebutton_issuer_eq(ngx_str_t *a, ngx_str_t *b);
 
 
@@ -35,7 +34,7 @@ ngx_bluebutton_issuer_conf(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_bluebutton_loc_conf_t  *blcf = conf;
 
     u_char                   *p, *last, *comma;
-    ngx_str_t                *value, file, uri, jwks_params[2];
+    ngx_str_t                *value, file, uri, jwks_params[2], s;
     ngx_uint_t                i, njwks_params;
     ngx_bluebutton_issuer_t  *is;
 
@@ -170,6 +169,22 @@ ngx_bluebutton_issuer_conf(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             }
 
             is->own_algorithms = 1;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "leeway=", 7) == 0 && !is->own_leeway) {
+            s.data = value[i].data + 7;
+            s.len = value[i].len - 7;
+
+            is->leeway = ngx_parse_time(&s, 1);
+
+            if (is->leeway == (time_t) NGX_ERROR) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"leeway=\" time \"%V\"", &s);
+                return NGX_CONF_ERROR;
+            }
+
+            is->own_leeway = 1;
             continue;
         }
 
@@ -438,6 +453,10 @@ ngx_bluebutton_issuer_merge(ngx_conf_t *cf, ngx_bluebutton_loc_conf_t *prev,
             is[i].audience = conf->jwt_audience;
         }
 
+        if (!is[i].own_leeway) {
+            is[i].leeway = conf->jwt_leeway;
+        }
+
         if (is[i].keys == NULL && is[i].jwks == NULL) {
             continue;
         }
@@ -455,8 +474,7 @@ ngx_bluebutton_issuer_merge(ngx_conf_t *cf, ngx_bluebutton_loc_conf_t *prev,
             return NGX_CONF_ERROR;
         }
 
-        is[i].policy = ngx_bluebutton_issuer_policy(&is[i],
-                                                    conf->jwt_leeway);
+        is[i].policy = ngx_bluebutton_issuer_policy(&is[i]);
     }
 
     conf->issuers = NULL;
@@ -491,7 +509,7 @@ ngx_bluebutton_issuer_merge(ngx_conf_t *cf, ngx_bluebutton_loc_conf_t *prev,
 
 /* a cached JWT is served only where it was verified under the same rules */
 static uint32_t
-ngx_bluebutton_issuer_policy(ngx_bluebutton_issuer_t *is, time_t leeway)
+ngx_bluebutton_issuer_policy(ngx_bluebutton_issuer_t *is)
 {
     uint32_t   crc;
     uintptr_t  keys;
@@ -502,7 +520,7 @@ ngx_bluebutton_issuer_policy(ngx_bluebutton_issuer_t *is, time_t leeway)
     ngx_crc32_update(&crc, (u_char *) &keys, sizeof(keys));
     ngx_crc32_update(&crc, (u_char *) &is->algorithms,
                      sizeof(is->algorithms));
-    ngx_crc32_update(&crc, (u_char *) &leeway, sizeof(leeway));
+    ngx_crc32_update(&crc, (u_char *) &is->leeway, sizeof(is->leeway));
     ngx_crc32_update(&crc, is->iss.data, is->iss.len);
     ngx_crc32_update(&crc, (u_char *) "\0", 1);
     ngx_crc32_update(&crc, is->audience.data, is->audience.len);
@@ -556,7 +574,7 @@ ngx_bluebutton_issuer_same(ngx_bluebutton_loc_conf_t *a,
     ngx_uint_t                i;
     ngx_bluebutton_issuer_t  *x, *y;
 
-    if (a->nissuers != b->nissuers || a->jwt_leeway != b->jwt_leeway) {
+    if (a->nissuers != b->nissuers) {
         return 0;
     }
 
@@ -567,6 +585,7 @@ ngx_bluebutton_issuer_same(ngx_bluebutton_loc_conf_t *a,
         if (x[i].keys != y[i].keys
             || x[i].jwks != y[i].jwks
             || x[i].algorithms != y[i].algorithms
+            || x[i].leeway != y[i].leeway
             || !ngx_bluebutton_issuer_eq(&x[i].iss, &y[i].iss)
             || !ngx_bluebutton_issuer_eq(&x[i].audience, &y[i].audience))
         {

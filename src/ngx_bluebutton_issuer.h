@@ -30,13 +30,18 @@ struct ngx_bluebutton_issuer_s {
     ngx_bluebutton_jwks_t        *jwks;      /* keys_url=, or the location's */
     ngx_uint_t                    algorithms;
     ngx_str_t                     audience;  /* "": not checked */
+    time_t                        leeway;    /* on exp, nbf and iat */
     uint32_t                      policy;    /* what a cached JWT met */
     unsigned                      own_algorithms:1;
     unsigned                      own_audience:1;
+    unsigned                      own_leeway:1;
 };
 
 
-/* bluebutton_jwt_issuer ISS [keys=FILE | keys_url=URI] [audience=AUD] ... */
+/*
+ * bluebutton_jwt_issuer ISS [keys=FILE | keys_url=URI] [audience=AUD]
+ *     [algorithms=ALG,...] [leeway=TIME]
+ */
 char *ngx_bluebutton_issuer_conf(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 

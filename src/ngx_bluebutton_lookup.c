@@ -623,9 +623,8 @@ static void
 ngx_bluebutton_lookup_decide(ngx_http_request_t *r,
     ngx_bluebutton_ctx_t *ctx, redisReply *gr)
 {
-    bb_entry_t                 *e;
-    const char                 *err;
-    ngx_bluebutton_loc_conf_t  *blcf;
+    bb_entry_t  *e;
+    const char  *err;
 
     e = ctx->entry;
 
@@ -643,10 +642,8 @@ ngx_bluebutton_lookup_decide(ngx_http_request_t *r,
         e->granted = 1;
     }
 
-    blcf = ngx_http_get_module_loc_conf(r, ngx_bluebutton_module);
-
     ctx->decision = bb_entry_decide(e, (long long) ngx_time(),
-                                    ctx->jwt ? blcf->jwt_leeway : 0,
+                                    ctx->jwt ? ctx->jwt_leeway : 0,
                                     &ctx->why);
 }
 

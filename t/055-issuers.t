@@ -523,3 +523,97 @@ qr/"bluebutton_jwt_issuer" key file ".*missing.json" could not be opened/
 --- must_die
 --- error_log eval
 qr/"bluebutton_jwt_issuer" names "\/_nowhere", but no location/
+
+
+
+=== TEST 31: leeway= is the issuer's own; an issuer without it takes the location's bluebutton_jwt_leeway
+--- config
+    location /p {
+        bluebutton on;
+        bluebutton_jwt_leeway 0s;
+        bluebutton_jwt_issuer https://auth.example
+                              keys=$TEST_NGINX_KEYS_DIR/iss-a.json leeway=1m;
+        bluebutton_jwt_issuer https://partner.example
+                              keys=$TEST_NGINX_KEYS_DIR/iss-b.json;
+        add_header X-Verdict $bluebutton_decision always;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+--- pipelined_requests eval
+["GET /p", "GET /p", "GET /p", "GET /p"]
+--- more_headers eval
+["Authorization: Bearer " . main::a(claims => { exp => time() - 10 }),
+ "Authorization: Bearer " . main::b(claims => { exp => time() - 10 }),
+ "Authorization: Bearer " . main::a(claims => { exp => time() - 90 }),
+ "Authorization: Bearer " . main::a(claims => { nbf => time() + 20 })]
+--- error_code eval
+[200, 401, 401, 200]
+--- response_headers eval
+["X-Verdict: allow", "X-Verdict: token_expired", "X-Verdict: token_expired",
+ "X-Verdict: allow"]
+
+
+
+=== TEST 32: a cached JWT is served only where its issuer has the same leeway
+--- http_config
+bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+bluebutton_cache zone=decisions:1m;
+--- config
+    add_header X-Cache $bluebutton_cache_status always;
+
+    # one key set for both locations: only the leeway tells them apart
+    bluebutton_jwt_keys $TEST_NGINX_KEYS_DIR/iss-all.json;
+
+    location /p {
+        bluebutton on;
+        bluebutton_jwt_leeway 0s;
+        bluebutton_jwt_issuer https://auth.example leeway=1m;
+        bluebutton_jwt_issuer https://partner.example;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+
+    # the same keys with another leeway: another policy, a miss
+    location /q {
+        bluebutton on;
+        bluebutton_jwt_leeway 0s;
+        bluebutton_jwt_issuer https://auth.example leeway=2m;
+        bluebutton_jwt_issuer https://partner.example;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+
+    location /control/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_CONTROL_PORT;
+    }
+--- init
+BB::flush();
+BB::grant('app-1', '-20140000008325');
+BB::start_control(undef);
+--- token eval: main::a()
+--- pipelined_requests eval
+["GET /control/pause/100", "GET /p", "GET /p", "GET /q", "GET /q", "GET /p"]
+--- error_code eval
+[200, 200, 200, 200, 200, 200]
+--- response_headers eval
+["", "X-Cache: MISS", "X-Cache: HIT", "X-Cache: MISS", "X-Cache: HIT",
+ "X-Cache: MISS"]
+
+
+
+=== TEST 33: nginx -t: a leeway= that is not a time
+--- config
+    location /p {
+        bluebutton_jwt_issuer https://auth.example keys=$TEST_NGINX_KEYS_DIR/iss-a.json leeway=soon;
+    }
+--- must_die
+--- error_log
+invalid "leeway=" time "soon"
+
+
+
+=== TEST 34: nginx -t: leeway= twice
+--- config
+    location /p {
+        bluebutton_jwt_issuer https://auth.example keys=$TEST_NGINX_KEYS_DIR/iss-a.json leeway=5s leeway=10s;
+    }
+--- must_die
+--- error_log
+invalid or repeated parameter "leeway=10s"
