@@ -57,7 +57,7 @@ FUZZ_TARGETS := scope consent fhir jwt entry failover resp slots introspect \
 # write would be reported as uninitialised)
 MSAN_TARGETS := scope fhir entry failover introspect compartment search
 
-.PHONY: all deps test unit fuzz-smoke fuzz-msan fuzz prove demo bench deb \
+.PHONY: all deps test doc-links unit fuzz-smoke fuzz-msan fuzz prove demo bench deb \
         test-deb test-asan soak soak-chaos soak-cache soak-smoke mutate \
         test-nginx-source dist test-contrib test-browser measure-revoke clean
 
@@ -72,7 +72,11 @@ $(DEPS_STAMP): util/deps contrib/package-lock.json
 $(MODULE): $(DEPS_STAMP) $(MODULE_SRCS)
 	@util/build
 
-test: unit fuzz-smoke fuzz-msan soak-smoke test-contrib test-browser prove
+test: doc-links unit fuzz-smoke fuzz-msan soak-smoke test-contrib test-browser prove
+
+# every relative link of the pages leads to what is there
+doc-links:
+	util/doc-links .
 
 unit: $(BUILD)/unit_tests
 	$(BUILD)/unit_tests
