@@ -11,6 +11,8 @@
 #   make soak     util/soak for SOAK_SECONDS (60); make soak-chaos with
 #                 Redis stopped, stalled and nginx reloaded meanwhile;
 #                 make soak-cache both with bluebutton_cache
+#   make test-valgrind  the files whose code calls jansson, OpenSSL and
+#                 hiredis, under valgrind memcheck (not in make test)
 #   make test-asan  the Test::Nginx suite with the module built with
 #                 AddressSanitizer and UndefinedBehaviorSanitizer
 #   make deb      the Debian package, into build/ (util/deb, lintian)
@@ -57,7 +59,7 @@ FUZZ_TARGETS := scope consent fhir jwt entry failover resp slots introspect \
 # write would be reported as uninitialised)
 MSAN_TARGETS := scope fhir entry failover introspect compartment search
 
-.PHONY: all deps test doc-links unit fuzz-smoke fuzz-msan fuzz prove demo bench deb \
+.PHONY: all deps test doc-links test-valgrind unit fuzz-smoke fuzz-msan fuzz prove demo bench deb \
         test-deb test-asan soak soak-chaos soak-cache soak-smoke mutate \
         test-nginx-source dist test-contrib test-browser measure-revoke clean
 
@@ -169,6 +171,12 @@ soak-smoke: $(MODULE)
 
 deb: $(DEPS_STAMP)
 	util/deb
+
+# the code that calls jansson, OpenSSL and hiredis, under valgrind memcheck
+# (docs/testing.md: what MemorySanitizer cannot cover)
+test-valgrind: $(MODULE)
+	TEST_NGINX_USE_VALGRIND=1 t/run t/050-jwt.t t/110-jwks.t \
+	    t/120-redis-tls.t t/180-introspection.t
 
 test-deb: deb
 	util/deb-test

@@ -368,6 +368,7 @@ qr/bluebutton: invalid_token \(invalid_token\): The access token is unknown or w
 BB::flush();
 BB::grant('app-1', $main::Patient);
 main::start_server();
+BB::start_control(undef);
 --- http_config
     bluebutton_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
     bluebutton_cache zone=introspection:1m;
@@ -389,14 +390,18 @@ main::start_server();
         internal;
         proxy_pass http://127.0.0.1:1982/oauth/introspect;
     }
+    # a pause first: the cache serves once its invalidation feed is up
+    location /control/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_CONTROL_PORT;
+    }
 --- pipelined_requests eval
-["GET /any", "GET /ours", "GET /any", "GET /ours"]
+["GET /control/pause/100", "GET /any", "GET /ours", "GET /any", "GET /ours"]
 --- more_headers
 Authorization: Bearer theirs
 --- error_code eval
-[200, 401, 200, 401]
+[200, 200, 401, 200, 401]
 --- response_headers eval
-["X-Cache: MISS", "X-Cache: MISS", "X-Cache: HIT", "X-Cache: MISS"]
+["", "X-Cache: MISS", "X-Cache: MISS", "X-Cache: HIT", "X-Cache: MISS"]
 
 
 
