@@ -736,7 +736,9 @@ bluebutton_cache_evictions_total 0
 bluebutton_cache_feed_losses_total 0
 # HELP bluebutton_answers_total [^\n]+
 # TYPE bluebutton_answers_total counter
-(?:bluebutton_answers_total\{verdict="[a-z_]+"\} 0\n){10}# HELP bluebutton_build_info [^\n]+
+(?:bluebutton_answers_total\{verdict="[a-z_]+"\} 0\n){10}# HELP bluebutton_redis_replies_refused_total [^\n]+
+# TYPE bluebutton_redis_replies_refused_total counter
+(?:bluebutton_redis_replies_refused_total\{reason="[a-z]+"\} 0\n){5}# HELP bluebutton_build_info [^\n]+
 # TYPE bluebutton_build_info gauge
 bluebutton_build_info\{version="[^"]+"\} 1
 \z/]

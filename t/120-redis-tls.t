@@ -19,8 +19,13 @@ check_accum_error_log();
 # the certificates must exist before the first nginx reads them
 BB::tls_files();
 
-# the keys that forged tokens name, for the error-queue blocks
+# the keys that forged tokens name, and the tokens, for the error-queue
+# blocks: signatures OpenSSL refuses with errors of its own
 BB::jwks('jwks-tls.json', BB::jwk('rsa1'), BB::jwk('ec256'));
+our @Forged = map { "Authorization: Bearer " . BB::forged(%$_) }
+    { alg => 'RS256', key => 'rsa1', kid => 'rsa1' },
+    { alg => 'PS256', key => 'rsa1', kid => 'rsa1' },
+    { alg => 'ES256', key => 'ec256', kid => 'ec256' };
 
 add_block_preprocessor(sub {
     my $block = shift;
@@ -464,10 +469,7 @@ BB::start_tls_redis(1990, 1993);
 --- pipelined_requests eval
 ["GET /p", "GET /p", "GET /p", "GET /p"]
 --- more_headers eval
-["Authorization: Bearer " . BB::forged(alg => 'RS256', key => 'rsa1', kid => 'rsa1'),
- "Authorization: Bearer " . BB::forged(alg => 'PS256', key => 'rsa1', kid => 'rsa1'),
- "Authorization: Bearer " . BB::forged(alg => 'ES256', key => 'ec256', kid => 'ec256'),
- "Authorization: Bearer tok"]
+[@main::Forged, "Authorization: Bearer tok"]
 --- error_code eval
 [401, 401, 401, 200]
 --- response_headers eval
@@ -511,10 +513,7 @@ BB::start_tls_redis(1990, 1993);
 --- pipelined_requests eval
 ["GET /p", "GET /p", "GET /p", "GET /tls"]
 --- more_headers eval
-["Authorization: Bearer " . BB::forged(alg => 'RS256', key => 'rsa1', kid => 'rsa1'),
- "Authorization: Bearer " . BB::forged(alg => 'PS256', key => 'rsa1', kid => 'rsa1'),
- "Authorization: Bearer " . BB::forged(alg => 'ES256', key => 'ec256', kid => 'ec256'),
- ""]
+[@main::Forged, ""]
 --- error_code eval
 [401, 401, 401, 200]
 --- response_body eval
