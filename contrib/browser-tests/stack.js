@@ -26,9 +26,7 @@ export const BRIEF_CLIENT = {
   access_token_lifetime: 4,
 };
 
-export async function startStack() {
-  const stack = await start({ ports: PORTS, clients: [BRIEF_CLIENT] });
-  const stop = stack.stop;
-  stack.stop = () => stop({ keep: Boolean(process.env.BROWSER_TEST_KEEP) });
-  return stack;
+export function startStack() {
+  return start({ ports: PORTS, clients: [BRIEF_CLIENT],
+    keep: Boolean(process.env.BROWSER_TEST_KEEP) });
 }

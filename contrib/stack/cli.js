@@ -1,12 +1,13 @@
-// util/demo's way in: starts the stack in DIR on the DEMO_*_PORT ports
-// (8080-8084, Redis 6399) and exits, leaving it running; the pid files in
-// DIR (nginx.pid, redis.pid, auth/server.pid) are how it is stopped.
+// util/demo's way in: starts the stack in DIR on the ports util/demo
+// chose (DEMO_GATEWAY_PORT, ... DEMO_REDIS_PORT, all of them) and exits,
+// leaving it running; the pid files in DIR (nginx.pid, redis.pid,
+// auth/server.pid) are how it is stopped.
 //
 //   node contrib/stack/cli.js DIR
 
 import { PortInUse, startStack } from './stack.js';
 
-const env = (name, port) => Number(process.env[`DEMO_${name}_PORT`] ?? port);
+const env = (name) => Number(process.env[`DEMO_${name}_PORT`]);
 
 const dir = process.argv[2];
 if (!dir) {
@@ -19,12 +20,12 @@ try {
     dir,
     detach: true,
     ports: {
-      gateway: env('GATEWAY', 8080),
-      backend: env('BACKEND', 8081),
-      nocache: env('NOCACHE', 8082),
-      auth: env('AUTH', 8083),
-      app: env('APP', 8084),
-      redis: env('REDIS', 6399),
+      gateway: env('GATEWAY'),
+      backend: env('BACKEND'),
+      nocache: env('NOCACHE'),
+      auth: env('AUTH'),
+      app: env('APP'),
+      redis: env('REDIS'),
     },
   });
   stack.redis.disconnect();

@@ -48,8 +48,11 @@ export class PortInUse extends Error {
 
 // ports: { gateway, backend, nocache, auth, app, redis }; clients: more
 // clients for the authorization server than clients.json lists; detach:
-// the authorization server outlives this process (util/demo)
-export async function startStack({ ports, dir, clients = [], detach = false }) {
+// the authorization server outlives this process (util/demo); keep: stop()
+// leaves the directory it made, logs and all
+export async function startStack({
+  ports, dir, clients = [], detach = false, keep = false,
+}) {
   for (const name of PORT_NAMES) {
     if (!Number.isInteger(ports[name])) {
       throw new Error(`no port for the ${name}`);
@@ -176,7 +179,7 @@ export async function startStack({ ports, dir, clients = [], detach = false }) {
       return kids;
     },
     errorLog: () => readFileSync(join(dir, 'error.log'), 'utf8'),
-    async stop({ keep = false } = {}) {
+    async stop() {
       await stopAuth();
       const pid = join(dir, 'nginx.pid');
       if (existsSync(pid)) {
